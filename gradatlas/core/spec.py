@@ -233,9 +233,12 @@ class ExperimentSpec(_Strict):
 
     @property
     def record_steps(self) -> list[int]:
-        """The steps at which statistics are recorded (0, every k, and the last)."""
-        last = self.total_steps
-        steps = list(range(0, last, self.every_steps))
+        """The steps at which statistics are recorded: 0, every k-th, and the last.
+
+        Steps are numbered from 0 to ``total_steps - 1``; step s is the s-th update.
+        """
+        last = self.total_steps - 1
+        steps = list(range(0, last + 1, self.every_steps))
         if steps[-1] != last:
             steps.append(last)
         return steps
