@@ -1,0 +1,228 @@
+"""Per-layer gradient, weight and activation statistics: the recorder.
+
+For each record and each dense layer l (CONTRACT.md section 2), with G = dLoss/dW_l
+of shape (fan_in, fan_out), m = fan_in * fan_out, and a batch of B examples:
+
+=================  ================================================================
+grad_norm          ||G||_F
+grad_mean          sum(G) / m
+grad_std           sqrt(sum(G^2) / m - mean^2)   (population standard deviation)
+grad_max_abs       max |G_ij|
+backprop_norm      sqrt(sum_b ||dLoss/dz_b||^2 / B), z = x W + b: the RMS over the
+                   batch of the per-example norm of the back-propagated signal
+weight_norm        ||W||_F, before this step's update
+update_ratio       ||delta W||_F / ||W||_F for the update made at this step
+weight_change      ||W - W_0||_F / ||W_0||_F
+activation_mean    mean of the layer's outputs phi(.) over batch and units
+                   (the output layer: of the logits)
+activation_std     their population standard deviation
+saturation         share of outputs in the flat tails (sigmoid: < 0.01 or > 0.99;
+                   tanh: |h| > 0.99; 0 for the rest and for the output layer)
+dead_fraction      share of units whose output is 0 for every example (ReLU family)
+=================  ================================================================
+
+The loss is the batch mean, so dLoss/dz carries a 1/B; ratios between layers do
+not depend on it. Statistics of equal-shaped layers are computed together on
+stacked arrays: a record costs a few NumPy calls per run of layers, not per layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .nn.activations import Activation
+from .nn.network import MLP, Workspace, flat_views
+from .nn.stacked import Stacked
+from .result import BatchNormStats, Histogram
+from .spec import LAYER_STATS
+
+F64 = NDArray[np.float64]
+#: log10 |dLoss/dW| histogram range; values outside (and zeros) land in the end bins.
+HISTOGRAM_RANGE = (-16.0, 4.0)
+#: Records that carry a histogram: this many, spread evenly, first and last included.
+HISTOGRAM_RECORDS = 5
+
+
+def _sumsq(a: NDArray[np.floating]) -> NDArray[np.floating]:
+    """Row-wise sum of squares of an (n, m) array, without a temporary."""
+    return np.einsum("ij,ij->i", a, a)
+
+
+def _sum(a: NDArray[np.floating]) -> NDArray[np.floating]:
+    return a.sum(axis=1)
+
+
+def _max_abs(a: NDArray[np.floating]) -> NDArray[np.floating]:
+    # max and -min: two reads, but no |a| temporary the size of the weights.
+    return np.maximum(a.max(axis=1), -a.min(axis=1))
+
+
+class Recorder:
+    """Collects the statistics of ``net`` at the steps it is told to record.
+
+    Call ``record(step, ws)`` after ``net.backward`` and before the update, then
+    ``record_update(delta)`` with the update about to be applied.
+    """
+
+    def __init__(
+        self,
+        net: MLP,
+        planned_steps: Sequence[int],
+        histogram_bins: int,
+    ) -> None:
+        self.net = net
+        self.act: Activation = net.act
+        L = net.n_layers
+        # One extra row: a diverged or stopped run records the step it ended at.
+        capacity = len(planned_steps) + 1
+        self.values: dict[str, F64] = {k: np.full((capacity, L), np.nan) for k in LAYER_STATS}
+        self.steps: list[int] = []
+        self.planned = set(planned_steps)
+        n_planned = len(planned_steps)
+        picks = np.linspace(0, n_planned - 1, min(HISTOGRAM_RECORDS, n_planned))
+        self.histogram_steps = {planned_steps[int(round(i))] for i in picks}
+        self.edges = np.linspace(*HISTOGRAM_RANGE, histogram_bins + 1)
+        self.histograms: list[tuple[int, list[list[int]]]] = []
+
+        self.W0 = net.theta[: net.n_weights].copy()
+        self._W0 = flat_views(net, self.W0)
+        self._w0_norm = np.sqrt(self._W0.per_layer(_sumsq))
+        self._diff = np.empty_like(self.W0)
+        self._Diff = flat_views(net, self._diff)
+        self._weight_norm = np.zeros(L)
+        self.bn_values: dict[str, F64] | None = None
+        if net.batch_norm:
+            self.bn_values = {
+                k: np.full((capacity, net.depth), np.nan)
+                for k in ("gamma_grad_norm", "beta_grad_norm", "gamma_norm")
+            }
+
+    @property
+    def n(self) -> int:
+        return len(self.steps)
+
+    def wants(self, step: int) -> bool:
+        return step in self.planned
+
+    def record(self, step: int, ws: Workspace) -> None:
+        """Statistics of the gradients just computed for ``step`` (before the update)."""
+        net, r, v = self.net, len(self.steps), self.values
+        self.steps.append(step)
+        dW: Stacked = net.dW
+        m = np.array([W.size for W in net.W.views], dtype=np.float64)
+        sumsq = dW.per_layer(_sumsq)
+        mean = dW.per_layer(_sum) / m
+        v["grad_norm"][r] = np.sqrt(sumsq)
+        v["grad_mean"][r] = mean
+        v["grad_std"][r] = np.sqrt(np.maximum(sumsq / m - mean * mean, 0.0))
+        v["grad_max_abs"][r] = dW.per_layer(_max_abs)
+        v["backprop_norm"][r] = np.sqrt(ws.dZ.per_layer(_sumsq) / ws.batch)
+
+        self._weight_norm = np.sqrt(net.W.per_layer(_sumsq))
+        v["weight_norm"][r] = self._weight_norm
+        np.subtract(net.theta[: net.n_weights], self.W0, out=self._diff)
+        v["weight_change"][r] = np.sqrt(self._Diff.per_layer(_sumsq)) / self._w0_norm
+
+        self._activations(r, ws)
+        if self.bn_values is not None:
+            bn = self.bn_values
+            bn["gamma_grad_norm"][r] = np.sqrt(net.dgamma.per_layer(_sumsq))
+            bn["beta_grad_norm"][r] = np.sqrt(net.dbeta.per_layer(_sumsq))
+            bn["gamma_norm"][r] = np.sqrt(net.gamma.per_layer(_sumsq))
+        if step in self.histogram_steps:
+            self.histogram(step)
+
+    def _activations(self, r: int, ws: Workspace) -> None:
+        v, H, logits = self.values, ws.H, ws.Z.views[-1]
+        size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
+        sums = np.append(H.per_layer(_sum), logits.sum(dtype=np.float64))
+        sq = np.append(H.per_layer(_sumsq), np.einsum("ij,ij->", logits, logits))
+        mean = sums / size
+        v["activation_mean"][r] = mean
+        v["activation_std"][r] = np.sqrt(np.maximum(sq / size - mean * mean, 0.0))
+        sat = np.zeros(len(size))
+        if self.act.saturates:
+            sat[:-1] = H.per_layer(self.act.saturated_count) / size[:-1]
+        v["saturation"][r] = sat
+        dead = np.zeros(len(size))
+        if self.act.can_die:
+            for layers, stack in H.runs:
+                # stack: (n, batch, width); a unit is dead if it is 0 for the whole batch.
+                alive = np.any(stack != 0.0, axis=1)
+                dead[layers] = 1.0 - alive.mean(axis=1)
+        v["dead_fraction"][r] = dead
+
+    def record_update(self, delta: NDArray[np.floating]) -> None:
+        """||delta W|| / ||W|| for the update about to be applied at the last record."""
+        D = flat_views(self.net, delta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.sqrt(D.per_layer(_sumsq)) / self._weight_norm
+        self.values["update_ratio"][len(self.steps) - 1] = ratio
+
+    def histogram(self, step: int) -> None:
+        lo, hi = HISTOGRAM_RANGE
+        counts: list[list[int]] = []
+        with np.errstate(divide="ignore"):
+            for G in self.net.dW.views:
+                logs = np.log10(np.abs(G, dtype=np.float64))
+                np.clip(logs, lo, hi, out=logs)
+                logs[np.isnan(logs)] = hi  # a NaN gradient: count it at the top
+                counts.append(np.histogram(logs, bins=self.edges)[0].tolist())
+        self.histograms.append((step, counts))
+
+    # -- the JSON payload -----------------------------------------------------------
+
+    def stats_payload(self) -> dict[str, list[list[float | None]]]:
+        return {k: to_json_rows(a[: self.n]) for k, a in self.values.items()}
+
+    def histogram_payload(self) -> Histogram:
+        return {
+            "steps": [s for s, _ in self.histograms],
+            "bin_edges_log10": [float(e) for e in self.edges],
+            "counts": [c for _, c in self.histograms],
+        }
+
+    def batch_norm_payload(self) -> BatchNormStats | None:
+        if self.bn_values is None:
+            return None
+        bn = self.bn_values
+        return {
+            "layers": [f"batch_norm_{l}" for l in range(self.net.depth)],
+            "gamma_grad_norm": to_json_rows(bn["gamma_grad_norm"][: self.n]),
+            "beta_grad_norm": to_json_rows(bn["beta_grad_norm"][: self.n]),
+            "gamma_norm": to_json_rows(bn["gamma_norm"][: self.n]),
+        }
+
+
+def to_json_rows(a: F64) -> list[list[float | None]]:
+    """A 2-D float array as nested lists, non-finite values as None (JSON has no NaN)."""
+    if np.isfinite(a).all():
+        rows: list[list[float | None]] = a.tolist()
+        return rows
+    return np.where(np.isfinite(a), a, None).tolist()  # type: ignore[no-any-return]
+
+
+def to_json_value(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def profile_summary(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """log10(first / last) and 10**(-slope) of the least-squares line of log10 values.
+
+    ``values`` is a per-layer norm over layers 0 .. depth-1 (input first). A slope
+    above zero means the norm grows toward the output, so the decay factor per
+    layer toward the input is below 1. None where a value is missing or not positive.
+    """
+    a = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0.0):
+        return None, None
+    logs = np.log10(a)
+    ratio = float(logs[0] - logs[-1])
+    if a.size < 2:
+        return ratio, None
+    slope = float(np.polyfit(np.arange(a.size, dtype=np.float64), logs, 1)[0])
+    return ratio, float(10.0 ** (-slope))

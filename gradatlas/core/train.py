@@ -1,0 +1,255 @@
+"""Run an experiment: build, train, record, report progress, honour a stop request.
+
+Randomness comes from three independent streams spawned from the spec's seed
+(data, initial weights, shuffling), so the same spec gives the same numbers bit
+for bit on the same machine, and changing e.g. the initialiser leaves the data
+and the batch order as they were.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .data import Split, make_dataset
+from .nn import INITIALISERS, MLP, make_activation, make_optimizer, softmax_cross_entropy
+from .nn.optim import clip_global_norm
+from .result import LayerInfo, Metrics, Progress, ResultDict, Summary
+from .spec import ExperimentSpec
+from .stats import Recorder, profile_summary, to_json_value
+
+ProgressCallback = Callable[[Progress, Callable[[], ResultDict]], None]
+StopCheck = Callable[[], bool]
+
+
+def build_network(spec: ExperimentSpec, rng: np.random.Generator) -> MLP:
+    """The untrained network of ``spec``, initial weights drawn from ``rng``."""
+    m, d = spec.model, spec.data
+    return MLP(
+        [d.features, *m.widths, d.classes],
+        make_activation(m.activation, m.negative_slope),
+        INITIALISERS[m.init],
+        rng,
+        batch_norm=m.batch_norm,
+        residual_every=m.residual_every if m.residual else None,
+        dtype=np.dtype(m.dtype),
+    )
+
+
+def rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Independent generators for data, initial weights and shuffling."""
+    data, init, shuffle = np.random.SeedSequence(seed).spawn(3)
+    return np.random.default_rng(data), np.random.default_rng(init), np.random.default_rng(shuffle)
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    progress_every_s: float = 0.5,
+) -> ResultDict:
+    """Train ``spec``'s network on its data, recording per-layer statistics.
+
+    on_progress(progress, partial) is called at most every ``progress_every_s``
+    seconds and once at the end; ``partial()`` builds the result so far.
+    should_stop() is checked after every step; True ends the run with
+    ``summary.stopped``. A non-finite loss or gradient ends the run with
+    ``summary.diverged_at_step``: the step is recorded, no update is applied.
+    """
+    return _Run(spec).execute(on_progress, should_stop, progress_every_s)
+
+
+class _Run:
+    def __init__(self, spec: ExperimentSpec) -> None:
+        self.spec = spec
+        data_rng, init_rng, self.shuffle_rng = rngs(spec.seed)
+        dtype = np.dtype(spec.model.dtype)
+        self.data: Split = make_dataset(spec.data, data_rng, dtype)
+        self.net = build_network(spec, init_rng)
+        t = spec.training
+        self.optimizer = make_optimizer(
+            t.optimizer,
+            lr=t.learning_rate,
+            size=self.net.theta.size,
+            dtype=dtype,
+            momentum=t.momentum,
+            beta2=t.beta2,
+            eps=t.eps,
+            weight_decay=t.weight_decay,
+            n_weights=self.net.n_weights,
+        )
+        self.delta = np.empty_like(self.net.theta)
+        self.recorder = Recorder(self.net, spec.record_steps, spec.recording.histogram_bins)
+        batch = min(t.batch_size, self.data.x_train.shape[0])
+        self.x_batch = np.empty((batch, self.data.x_train.shape[1]), dtype=dtype)
+        self.y_batch = np.empty(batch, dtype=self.data.y_train.dtype)
+        self.metrics: Metrics = {
+            "epoch": [],
+            "train_loss": [],
+            "val_loss": [],
+            "train_accuracy": [],
+            "val_accuracy": [],
+        }
+        self.step = 0
+        self.epoch = 0
+        self.diverged_at: int | None = None
+        self.stopped = False
+        self.final_val: tuple[float, float] | None = None
+        self.on_progress: ProgressCallback | None = None
+        self.should_stop: StopCheck | None = None
+        self.progress_every_s = 0.5
+        self.next_report = 0.0
+        self.epoch_train = (math.nan, math.nan)
+
+    def execute(
+        self,
+        on_progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+        progress_every_s: float,
+    ) -> ResultDict:
+        self.on_progress, self.should_stop = on_progress, should_stop
+        self.progress_every_s = progress_every_s
+        self.next_report = time.monotonic() + progress_every_s
+        # A diverging network overflows on purpose: the NaN is the result, not a warning.
+        with np.errstate(all="ignore"):
+            for epoch in range(self.spec.training.epochs):
+                self.epoch = epoch + 1
+                if not self._train_epoch():
+                    break
+                self._end_epoch()
+            self.final_val = self._evaluate(self.data.x_val, self.data.y_val)
+        result = self.result()
+        if on_progress is not None:
+            on_progress(self.progress(), lambda: result)
+        return result
+
+    def progress(self) -> Progress:
+        total = self.spec.total_steps
+        return Progress(self.step, total, self.epoch, self.step / total)
+
+    def _train_epoch(self) -> bool:
+        """One pass over the shuffled training set; False when the run must end."""
+        net, rec, data = self.net, self.recorder, self.data
+        clip = self.spec.training.clip_grad_norm
+        n = data.x_train.shape[0]
+        size = self.x_batch.shape[0]
+        order = self.shuffle_rng.permutation(n)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            b = idx.size
+            x = np.take(data.x_train, idx, axis=0, out=self.x_batch[:b])
+            y = np.take(data.y_train, idx, out=self.y_batch[:b])
+            ws = net.workspace(b)
+            logits = net.forward(x, ws, training=True)
+            loss, right = softmax_cross_entropy(logits, y, ws.dZ.views[-1])
+            net.backward(ws)
+            step = self.step
+            # One cheap pass: a sum is NaN or infinite iff an entry is (or it overflows).
+            finite = math.isfinite(loss) and math.isfinite(float(net.grad.sum()))
+            recording = rec.wants(step) or not finite
+            if recording:
+                rec.record(step, ws)
+            if not finite:
+                self.diverged_at = step
+                return False
+            if clip is not None:
+                clip_global_norm(net.grad, clip)
+            self.optimizer.update(net.theta, net.grad, out=self.delta)
+            if recording:
+                rec.record_update(self.delta)
+            net.theta += self.delta
+            self.step += 1
+            loss_sum += loss * b
+            correct += right
+            if self.on_progress is not None and time.monotonic() >= self.next_report:
+                self.next_report = time.monotonic() + self.progress_every_s
+                self.on_progress(self.progress(), self.result)
+            if self.should_stop is not None and self.step < self.spec.total_steps:
+                if self.should_stop():
+                    self.stopped = True
+                    return False
+        self.epoch_train = (loss_sum / n, correct / n)
+        return True
+
+    def _end_epoch(self) -> None:
+        val_loss, val_acc = self._evaluate(self.data.x_val, self.data.y_val)
+        train_loss, train_acc = self.epoch_train
+        m = self.metrics
+        m["epoch"].append(self.epoch)
+        m["train_loss"].append(to_json_value(train_loss))
+        m["train_accuracy"].append(train_acc)
+        m["val_loss"].append(to_json_value(val_loss))
+        m["val_accuracy"].append(val_acc)
+
+    def _evaluate(self, x: NDArray[np.floating], y: NDArray[np.integer]) -> tuple[float, float]:
+        """Mean loss and accuracy in evaluation mode (batch norm uses running statistics).
+
+        Runs in chunks through the training workspace: evaluation is per example, so
+        the last chunk is padded rather than given buffers of its own.
+        """
+        size = self.x_batch.shape[0]
+        ws = self.net.workspace(size)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, x.shape[0], size):
+            b = min(size, x.shape[0] - start)
+            self.x_batch[:b] = x[start : start + b]
+            self.x_batch[b:] = 0.0
+            logits = self.net.forward(self.x_batch, ws, training=False)
+            loss, right = softmax_cross_entropy(logits[:b], y[start : start + b])
+            loss_sum += loss * b
+            correct += right
+        return loss_sum / x.shape[0], correct / x.shape[0]
+
+    def result(self) -> ResultDict:
+        """The result so far (the whole result once ``execute`` has returned)."""
+        rec, net, spec = self.recorder, self.net, self.spec
+        stats = rec.stats_payload()
+        depth = net.depth
+        first_g = stats["grad_norm"][0][:depth] if rec.n else []
+        first_b = stats["backprop_norm"][0][:depth] if rec.n else []
+        g_ratio, g_decay = profile_summary(first_g)
+        b_ratio, b_decay = profile_summary(first_b)
+        m = self.metrics
+        final_val = self.final_val[1] if self.final_val else (
+            m["val_accuracy"][-1] if m["val_accuracy"] else None
+        )
+        summary: Summary = {
+            "gradient_ratio_log10": g_ratio,
+            "backprop_ratio_log10": b_ratio,
+            "decay_per_layer": g_decay,
+            "backprop_decay_per_layer": b_decay,
+            "final_train_accuracy": m["train_accuracy"][-1] if m["train_accuracy"] else None,
+            "final_val_accuracy": final_val,
+            "diverged_at_step": self.diverged_at,
+            "steps_run": self.step,
+            "total_steps": spec.total_steps,
+            "stopped": self.stopped,
+        }
+        layers: list[LayerInfo] = [
+            {
+                "index": i,
+                "name": f"dense_{i}",
+                "fan_in": d.fan_in,
+                "fan_out": d.fan_out,
+            }
+            for i, d in enumerate(net.dense)
+        ]
+        result: ResultDict = {
+            "layers": layers,
+            "steps": list(rec.steps),
+            "stats": stats,
+            "grad_histogram": rec.histogram_payload(),
+            "metrics": {k: list(v) for k, v in m.items()},  # type: ignore[misc]
+            "summary": summary,
+            "diagnosis": None,
+        }
+        bn = rec.batch_norm_payload()
+        if bn is not None:
+            result["batch_norm"] = bn
+        return result
