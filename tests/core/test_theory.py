@@ -1,0 +1,198 @@
+"""Mean-field theory: the published numbers, the engine's activations, a Monte Carlo check."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gradatlas.core import theory
+from gradatlas.core.errors import SpecError
+from gradatlas.core.nn.activations import make_activation
+from gradatlas.core.spec import ACTIVATION_NAMES, INIT_NAMES, ExperimentSpec
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def spec(**model: object) -> ExperimentSpec:
+    return ExperimentSpec.model_validate({"model": {"depth": 20, "width": 256, **model}})
+
+
+# --- the known values of the issue -------------------------------------------------------
+
+
+def test_sigmoid_fixed_point_and_chi() -> None:
+    q = theory.q_star("sigmoid", 1.0, 1.0)
+    assert q == pytest.approx(0.265, abs=5e-4)
+    assert theory.chi("sigmoid", 1.0, q) == pytest.approx(0.0557, abs=5e-5)
+
+
+def test_relu_at_sigma_w2_two_is_critical() -> None:
+    assert theory.chi("relu", 2.0, 1.0) == pytest.approx(1.0, abs=1e-12)
+    # Every q is a fixed point of ReLU at sigma_w^2 = 2: the iteration stays where it starts.
+    assert theory.q_star("relu", 2.0, 3.0) == pytest.approx(3.0, rel=1e-12)
+
+
+def test_tanh_at_sigma_w2_one_sits_at_chi_one_with_q_zero() -> None:
+    q = theory.q_star("tanh", 1.0, 1.0)
+    assert q == pytest.approx(0.0, abs=1e-9)
+    assert theory.chi("tanh", 1.0, q) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("activation", "rate"), [("relu", 1.4669), ("tanh", 1.1778), ("sigmoid", 1.0336)]
+)
+def test_batch_norm_rates(activation: str, rate: float) -> None:
+    assert theory.batch_norm_rate(activation) == pytest.approx(rate, abs=5e-5)
+
+
+def test_relu_batch_norm_rate_is_pi_over_pi_minus_one() -> None:
+    assert theory.batch_norm_rate("relu") == pytest.approx(math.pi / (math.pi - 1), rel=1e-10)
+
+
+def test_quadrature_is_accurate_at_the_kink_and_for_large_q() -> None:
+    relu_mean = theory.gauss_expect(lambda x: np.maximum(x, 0.0), 1.0)
+    assert relu_mean == pytest.approx(1 / math.sqrt(2 * math.pi), rel=1e-12)
+    # E[sech^4(16 z)] = (1/16) * (4/3) * N(0; 0, 1) to leading order: a spike that plain
+    # Gauss-Hermite misses; a fine trapezoid rule on the same integrand is the reference.
+    u = np.linspace(-12.0, 12.0, 400_001)
+    density = np.exp(-(u**2) / (2 * 256.0)) / math.sqrt(2 * math.pi * 256.0)
+    reference = float(np.trapezoid(density / np.cosh(u) ** 4, u))
+    assert theory.gauss_expect(lambda x: 1 / np.cosh(x) ** 4, 256.0) == pytest.approx(
+        reference, rel=1e-6
+    )
+
+
+def test_relu_above_criticality_has_no_finite_fixed_point() -> None:
+    assert math.isinf(theory.q_star("relu", 3.0, 1.0))
+
+
+# --- the activations agree with the engine's ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_phi_and_derivative_match_core_nn(name: str) -> None:
+    x = np.linspace(-8.0, 8.0, 1601)
+    x = x[np.abs(x) > 1e-9]  # the kink's value at exactly 0 is a convention
+    engine = make_activation(name, 0.2)
+    np.testing.assert_allclose(theory.phi(name, x, 0.2), engine(x.copy()), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        theory.dphi(name, x, 0.2), engine.derivative(x.copy()), rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("init", INIT_NAMES)
+def test_sigma_w2_matches_the_engines_initialisers(init: str, rng: np.random.Generator) -> None:
+    from gradatlas.core.nn.init import INITIALISERS
+
+    for fan_in, fan_out in [(300, 300), (40, 400), (400, 40)]:
+        w = INITIALISERS[init](rng, fan_in, fan_out)
+        assert fan_in * float(np.var(w)) == pytest.approx(
+            theory.sigma_w2(init, fan_in, fan_out), rel=0.06
+        )
+
+
+# --- predictions for a spec --------------------------------------------------------------
+
+
+def test_deep_sigmoid_with_xavier_is_predicted_to_vanish() -> None:
+    p = theory.predict(spec(activation="sigmoid", init="xavier_normal"))
+    assert p["applies"] is True
+    assert p["factor_per_layer"] == pytest.approx(math.sqrt(0.0557), abs=1e-3)
+    # 19 factors of about 0.236 between layer 0 and layer 19.
+    assert p["backprop_ratio_log10"] == pytest.approx(19 * math.log10(0.2360), abs=0.3)
+    assert len(p["backprop_profile_log10"]) == 21
+    assert p["backprop_profile_log10"][19] == 0.0
+
+
+def test_relu_he_is_level_and_tanh_normal_explodes() -> None:
+    relu = theory.predict(spec(activation="relu", init="he_normal"))
+    assert relu["backprop_ratio_log10"] == pytest.approx(0.0, abs=1e-9)
+    tanh = theory.predict(spec(activation="tanh", init="normal"))
+    assert tanh["chi_1"] > 4.0
+    assert tanh["backprop_ratio_log10"] > 5.0
+
+
+def test_prediction_is_json_safe_even_when_q_overflows() -> None:
+    p = theory.predict(spec(activation="relu", init="normal", depth=500))
+    text = json.dumps(p, allow_nan=False)
+    assert p["q_star"] is None
+    assert None in p["q_per_layer"]
+    assert "backprop_ratio_log10" in text
+
+
+def test_batch_norm_and_residual_are_flagged() -> None:
+    bn = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
+    assert bn["applies"] is False
+    assert "batch norm" in bn["note"]
+    per_layer = bn["batch_norm_profile_log10"]
+    # Between hidden layers the growth toward the input is the batch-norm rate exactly.
+    assert per_layer[5] - per_layer[6] == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
+    res = theory.predict(spec(activation="relu", init="he_normal", residual=True))
+    assert res["applies"] is False
+    assert "Residual" in res["note"]
+
+
+def test_predict_for_checks_its_arguments() -> None:
+    p = theory.predict_for("sigmoid", "lecun_normal", 10, width=64)
+    assert p["q_star"] == pytest.approx(0.265, abs=5e-4)
+    with pytest.raises(SpecError) as info:
+        theory.predict_for("softsign", "he_normal", 0)
+    assert {e["loc"][0] for e in info.value.errors} == {"activation", "depth"}
+
+
+@pytest.mark.parametrize(
+    ("activation", "init"), [("tanh", "he_normal"), ("sigmoid", "xavier_normal")]
+)
+def test_monte_carlo_network_follows_the_recurrence(
+    activation: str, init: str, rng: np.random.Generator
+) -> None:
+    # A wide random network: the measured back-propagated ratio over 8 layers should
+    # match the finite-depth prediction (tanh + He: chi grows from 0.7 to 1.1 as q_l
+    # settles; sigmoid + Xavier: about 0.236 per layer).
+    width, depth, classes = 600, 8, 10
+    p = theory.predict_for(
+        activation, init, depth, width=width, n_features=width, n_classes=classes
+    )
+    dims = [width, *([width] * depth), classes]
+    ws = [
+        rng.normal(0, math.sqrt(theory.sigma_w2(init, a, b) / a), (a, b))
+        for a, b in itertools.pairwise(dims)
+    ]
+    x = rng.standard_normal((64, width))
+    pre = []
+    for w in ws[:-1]:
+        pre.append(x @ w)
+        x = theory.phi(activation, pre[-1])
+    delta = rng.standard_normal((64, classes))
+    norms = []
+    for layer in range(depth - 1, -1, -1):
+        delta = (delta @ ws[layer + 1].T) * theory.dphi(activation, pre[layer])
+        norms.append(float(np.sqrt(np.mean(np.sum(delta**2, axis=1)))))
+    measured = math.log10(norms[-1] / norms[0])
+    assert measured == pytest.approx(p["backprop_ratio_log10"], abs=0.1)
+
+
+# --- the activation catalogue ------------------------------------------------------------
+
+
+def test_activation_info_numbers() -> None:
+    info = theory.ACTIVATION_INFO
+    assert set(info) == set(ACTIVATION_NAMES)
+    assert info["sigmoid"]["derivative_max"] == pytest.approx(0.25)
+    lo, hi = info["sigmoid"]["flat_ranges"]
+    assert lo[0] is None
+    assert lo[1] == pytest.approx(-4.5849, abs=1e-3)
+    assert hi[0] == pytest.approx(4.5849, abs=1e-3)
+    assert hi[1] is None
+    assert info["relu"]["flat_ranges"] == [[None, 0.0]]
+    assert info["elu"]["flat_ranges"] == [[None, pytest.approx(math.log(0.01), abs=1e-3)]]
+    assert info["linear"]["flat_ranges"] == []
+    assert info["swish"]["derivative_max"] == pytest.approx(1.0998, abs=1e-3)
+    json.dumps(info, allow_nan=False)
