@@ -1,0 +1,30 @@
+"""Experiment records, results and worker heartbeats in Redis (see ``store.py``)."""
+
+from gradatlas.core.store.codec import decode_result, encode_result, etag_of
+from gradatlas.core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status
+from gradatlas.core.store.store import (
+    Claim,
+    Page,
+    Store,
+    StoredResult,
+    connect,
+    guard,
+    new_id,
+)
+
+__all__ = [
+    "FINAL_STATUSES",
+    "STATUSES",
+    "Claim",
+    "ExperimentRecord",
+    "Page",
+    "Status",
+    "Store",
+    "StoredResult",
+    "connect",
+    "decode_result",
+    "encode_result",
+    "etag_of",
+    "guard",
+    "new_id",
+]

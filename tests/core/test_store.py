@@ -1,0 +1,311 @@
+"""The store against a real redis-server: every transition, allowed and refused."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any, cast
+
+import pytest
+
+from gradatlas.core.errors import Conflict, NotFound, StoreUnavailable
+from gradatlas.core.result import ResultDict
+from gradatlas.core.spec import ExperimentSpec
+from gradatlas.core.store import (
+    FINAL_STATUSES,
+    Store,
+    connect,
+    decode_result,
+    encode_result,
+    new_id,
+)
+
+SPEC = ExperimentSpec.model_validate(
+    {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
+)
+LEASE = 30.0
+
+
+def result(value: float) -> ResultDict:
+    return cast(ResultDict, {"steps": [0, 10], "stats": {"grad_norm": [[value, None]]}})
+
+
+def claim(store: Store, exp_id: str, now: float | None = None, max_attempts: int = 3) -> Any:
+    return store.claim(exp_id, worker="w1", max_attempts=max_attempts, lease_s=LEASE, now=now)
+
+
+def running(store: Store) -> str:
+    exp_id = store.create(SPEC).id
+    assert claim(store, exp_id).outcome == "run"
+    return exp_id
+
+
+def finished(store: Store, status: str) -> str:
+    exp_id = store.create(SPEC).id
+    if status == "cancelled":
+        store.request_cancel(exp_id)
+    else:
+        claim(store, exp_id)
+        assert store.finish(exp_id, status, attempt=1, error="boom" if status == "failed" else None)  # type: ignore[arg-type]
+    return exp_id
+
+
+def test_create_stores_a_queued_record(store: Store) -> None:
+    record = store.create(SPEC, owner="alice", meta={"sweep": "s1"})
+    got = store.get(record.id)
+    assert got.status == "queued"
+    assert got.spec == SPEC
+    assert got.owner == "alice"
+    assert got.meta == {"sweep": "s1"}
+    assert got.attempts == 0
+    assert got.progress == {"step": 0, "total_steps": SPEC.total_steps, "epoch": 0, "fraction": 0.0}
+    assert got.started_at is None
+    assert got.finished_at is None
+    assert store.counts()["queued"] == 1
+
+
+def test_unknown_ids_are_not_found(store: Store) -> None:
+    assert store.find("nope") is None
+    with pytest.raises(NotFound):
+        store.get("nope")
+    with pytest.raises(NotFound):
+        store.delete("nope")
+    with pytest.raises(NotFound):
+        store.request_cancel("nope")
+    with pytest.raises(NotFound):
+        store.result_bytes("nope")
+    assert claim(store, "nope").outcome == "missing"
+
+
+def test_ids_sort_by_creation_time() -> None:
+    assert new_id(1000.0) < new_id(1000.002) < new_id(2000.0)
+
+
+def test_claim_moves_queued_to_running(store: Store) -> None:
+    exp_id = store.create(SPEC).id
+    c = claim(store, exp_id)
+    assert (c.outcome, c.attempt) == ("run", 1)
+    record = store.get(exp_id)
+    assert record.status == "running"
+    assert record.attempts == 1
+    assert record.worker == "w1"
+    assert record.started_at is not None
+    assert store.counts()["running"] == 1
+    assert store.counts()["queued"] == 0
+
+
+def test_redelivery_while_the_lease_is_alive_is_refused(store: Store) -> None:
+    exp_id = running(store)
+    c = claim(store, exp_id)
+    assert c.outcome == "busy"
+    assert 0 < c.wait_s <= LEASE
+    assert store.get(exp_id).attempts == 1
+
+
+def test_redelivery_after_the_lease_lapses_counts_an_attempt(store: Store) -> None:
+    exp_id = running(store)
+    later = time.time() + LEASE + 1
+    c = claim(store, exp_id, now=later)
+    assert (c.outcome, c.attempt) == ("run", 2)
+    record = store.get(exp_id)
+    assert (record.status, record.attempts) == ("running", 2)
+    # The first attempt, if it still lives, may no longer write.
+    assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 5}) is True
+    assert store.finish(exp_id, "succeeded", attempt=1) is False
+    assert store.renew(exp_id, 2, lease_s=LEASE, progress={"step": 5}) is False
+
+
+def test_a_worker_that_keeps_dying_ends_failed_with_the_reason(store: Store) -> None:
+    exp_id = running(store)
+    now = time.time()
+    for attempt in (2, 3):
+        now += LEASE + 1
+        assert claim(store, exp_id, now=now).attempt == attempt
+    now += LEASE + 1
+    c = claim(store, exp_id, now=now)
+    assert (c.outcome, c.attempt) == ("failed", 3)
+    record = store.get(exp_id)
+    assert record.status == "failed"
+    assert record.error == "worker died 3 times while running this experiment"
+    assert claim(store, exp_id, now=now + LEASE + 1).outcome == "final"
+
+
+def test_renew_writes_progress_and_a_partial_result(store: Store) -> None:
+    exp_id = running(store)
+    progress = {"step": 3, "total_steps": 10, "epoch": 1, "fraction": 0.3}
+    assert (
+        store.renew(exp_id, 1, lease_s=LEASE, progress=progress, result=encode_result(result(1.5)))
+        is False
+    )
+    assert store.get(exp_id).progress == progress
+    stored = store.result_bytes(exp_id)
+    assert stored is not None
+    assert not stored.final
+    assert stored.etag is None
+    assert decode_result(stored.data) == result(1.5)
+
+
+def test_finish_stores_the_final_result_with_retention(store: Store) -> None:
+    exp_id = running(store)
+    data = encode_result(result(2.0))
+    assert store.finish(exp_id, "succeeded", attempt=1, result=data, summary={"steps_run": 7})
+    record = store.get(exp_id)
+    assert record.status == "succeeded"
+    assert record.summary == {"steps_run": 7}
+    assert record.finished_at is not None
+    assert record.error is None
+    stored = store.result_bytes(exp_id)
+    assert stored is not None
+    assert stored.final
+    assert stored.etag
+    assert store.load_result(exp_id) == result(2.0)
+    hash_key, result_key = store._keys(exp_id)[:2]
+    assert 0 < store.redis.ttl(hash_key) <= 3600
+    assert 0 < store.redis.ttl(result_key) <= 3600
+
+
+@pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
+def test_a_final_state_is_never_overwritten(store: Store, final: str) -> None:
+    exp_id = finished(store, final)
+    later = time.time() + LEASE + 1
+    assert claim(store, exp_id, now=later).outcome == "final"
+    for target in ("succeeded", "failed", "cancelled"):
+        assert not store.finish(exp_id, target, attempt=None, allowed_from=("running", "queued"))  # type: ignore[arg-type]
+    assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 1}) is True
+    with pytest.raises(Conflict):
+        store.request_cancel(exp_id)
+    assert store.get(exp_id).status == final
+
+
+def test_finish_is_refused_from_queued_unless_allowed(store: Store) -> None:
+    exp_id = store.create(SPEC).id
+    assert not store.finish(exp_id, "succeeded", attempt=None)
+    assert store.get(exp_id).status == "queued"
+    assert store.finish(exp_id, "failed", attempt=None, allowed_from=("queued",), error="bad")
+    assert store.get(exp_id).error == "bad"
+
+
+def test_cancel_a_queued_experiment_at_once(store: Store) -> None:
+    exp_id = store.create(SPEC).id
+    assert store.request_cancel(exp_id) == "cancelled"
+    assert store.get(exp_id).status == "cancelled"
+    # The task, delivered later, must not start it.
+    assert claim(store, exp_id).outcome == "final"
+
+
+def test_cancel_a_running_experiment_raises_the_flag(store: Store) -> None:
+    exp_id = running(store)
+    assert store.request_cancel(exp_id) == "cancelling"
+    assert store.cancel_requested(exp_id)
+    record = store.get(exp_id)
+    assert record.status == "running"
+    assert record.cancel_requested_at is not None
+    assert store.renew(exp_id, 1, lease_s=LEASE) is True
+    assert store.finish(exp_id, "cancelled", attempt=1)
+    assert store.get(exp_id).status == "cancelled"
+    assert not store.cancel_requested(exp_id)
+
+
+def test_a_cancelled_run_whose_worker_died_ends_cancelled(store: Store) -> None:
+    exp_id = running(store)
+    store.request_cancel(exp_id)
+    assert claim(store, exp_id, now=time.time() + LEASE + 1).outcome == "cancelled"
+    assert store.get(exp_id).status == "cancelled"
+
+
+@pytest.mark.parametrize("state", ["queued", "running"])
+def test_delete_refuses_live_experiments(store: Store, state: str) -> None:
+    exp_id = store.create(SPEC).id if state == "queued" else running(store)
+    with pytest.raises(Conflict, match=state):
+        store.delete(exp_id)
+    assert store.get(exp_id).status == state
+
+
+def test_delete_forgets_a_finished_experiment(store: Store) -> None:
+    exp_id = running(store)
+    store.finish(exp_id, "succeeded", attempt=1, result=encode_result(result(1.0)))
+    store.delete(exp_id)
+    assert store.find(exp_id) is None
+    assert store.list_experiments().items == []
+    assert not store.redis.exists(*store._keys(exp_id)[:3])
+
+
+def test_listing_is_newest_first_with_a_cursor(store: Store) -> None:
+    t0 = time.time()
+    ids = [store.create(SPEC, now=t0 + i * 0.01).id for i in range(5)]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = store.list_experiments(limit=2, cursor=cursor)
+        assert len(page.items) <= 2
+        seen += [r.id for r in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+
+
+def test_listing_filters_by_status(store: Store) -> None:
+    a = store.create(SPEC).id
+    b = running(store)
+    c = finished(store, "cancelled")
+    assert [r.id for r in store.list_experiments(status="queued").items] == [a]
+    assert [r.id for r in store.list_experiments(status="running").items] == [b]
+    assert [r.id for r in store.list_experiments(status="cancelled").items] == [c]
+    assert store.list_experiments(status="succeeded").items == []
+    assert [r.id for r in store.list_experiments().items] == [c, b, a]
+
+
+def test_retention_prunes_expired_entries_from_the_indexes(store: Store) -> None:
+    exp_id = finished(store, "succeeded")
+    assert store.prune() == 0
+    assert store.prune(now=time.time() + 3601) == 1
+    # Redis drops the record itself when its TTL runs out; simulate that moment.
+    store.redis.delete(*store._keys(exp_id)[:2])
+    assert store.list_experiments().items == []
+    assert store.counts()["succeeded"] == 0
+
+
+def test_listing_skips_records_that_expired_between_prunes(store: Store) -> None:
+    keep = store.create(SPEC).id
+    gone = store.create(SPEC).id
+    store.redis.delete(store._keys(gone)[0])
+    assert [r.id for r in store.list_experiments(limit=1).items] == [keep]
+
+
+def test_worker_heartbeats_lapse(store: Store) -> None:
+    store.beat("w1", ttl_s=5)
+    store.beat("w2", ttl_s=50)
+    assert sorted(store.alive_workers()) == ["w1", "w2"]
+    assert store.alive_workers(now=time.time() + 10) == ["w2"]
+    store.worker_gone("w2")
+    assert store.alive_workers() == []
+
+
+def test_blobs_round_trip(store: Store) -> None:
+    assert store.get_blob("plots", "x") is None
+    store.put_blob("plots", "x", b"\x89PNG", ttl_s=60)
+    assert store.get_blob("plots", "x") == b"\x89PNG"
+    store.delete_blob("plots", "x")
+    assert store.get_blob("plots", "x") is None
+
+
+def test_queue_depth_counts_the_broker_list(store: Store) -> None:
+    queue = f"{store.prefix}-queue"
+    assert store.queue_depth(queue) == 0
+    store.redis.lpush(queue, "a", "b")
+    assert store.queue_depth(queue) == 2
+    store.redis.delete(queue)
+
+
+def test_an_unreachable_redis_is_store_unavailable() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = Store(connect(f"redis://127.0.0.1:{port}/0", socket_timeout_s=0.5))
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        down.ping()
+    with pytest.raises(StoreUnavailable):
+        down.create(SPEC)
+    with pytest.raises(StoreUnavailable):
+        down.list_experiments()
