@@ -309,3 +309,19 @@ def test_an_unreachable_redis_is_store_unavailable() -> None:
         down.create(SPEC)
     with pytest.raises(StoreUnavailable):
         down.list_experiments()
+
+
+def test_release_hands_a_run_back_without_counting_an_attempt(store: Store) -> None:
+    exp_id = running(store)
+    assert store.release(exp_id, 2) is False  # not this attempt's
+    assert store.release(exp_id, 1) is True
+    c = claim(store, exp_id)  # at once: the lease ended with the release
+    assert (c.outcome, c.attempt) == ("run", 1)
+    assert store.get(exp_id).attempts == 1
+
+
+def test_draining_flags(store: Store) -> None:
+    assert not store.draining("w1")
+    store.set_draining("w1", ttl_s=60)
+    assert store.draining("w1")
+    assert not store.draining("w2")

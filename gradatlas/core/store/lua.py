@@ -115,6 +115,21 @@ return {'ok', ARGV[5]}
 """
 )
 
+#: ARGV: id, now, attempt. A worker shutting down hands a running experiment back:
+#: its lease ends and its attempt is not counted, so the re-delivery runs it at once.
+#: -> ok | refused <status>
+RELEASE = (
+    _PRELUDE
+    + """
+if status ~= 'running' or redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then
+  return {'refused', status}
+end
+redis.call('HSET', KEYS[1], 'attempts', tonumber(ARGV[3]) - 1, 'lease_until', '',
+           'worker', '')
+return {'ok', ''}
+"""
+)
+
 #: ARGV: id, now, ttl, flag_ttl. -> cancelled | cancelling | final <status>
 CANCEL = (
     _PRELUDE

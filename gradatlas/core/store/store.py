@@ -129,6 +129,7 @@ class Store:
         self._claim = client.register_script(lua.CLAIM)
         self._progress = client.register_script(lua.PROGRESS)
         self._finish = client.register_script(lua.FINISH)
+        self._release = client.register_script(lua.RELEASE)
         self._cancel = client.register_script(lua.CANCEL)
         self._delete = client.register_script(lua.DELETE)
         self._prune = client.register_script(lua.PRUNE)
@@ -339,6 +340,13 @@ class Store:
             outcome, _ = _pair(self._finish(keys=self._keys(exp_id), args=args))
         return outcome == "ok"
 
+    def release(self, exp_id: str, attempt: int, *, now: float | None = None) -> bool:
+        """Hand a running experiment back (its worker is shutting down)."""
+        now = time.time() if now is None else now
+        with guard():
+            outcome, _ = _pair(self._release(keys=self._keys(exp_id), args=[exp_id, now, attempt]))
+        return outcome == "ok"
+
     # --- the client's side ---------------------------------------------------
     def request_cancel(
         self, exp_id: str, *, flag_ttl_s: int = 24 * 3600, now: float | None = None
@@ -417,6 +425,15 @@ class Store:
             pipe.zrange(key, 0, -1)
             _, names = pipe.execute()
         return [_text(n) for n in names]
+
+    def set_draining(self, worker: str, *, ttl_s: int = 3600) -> None:
+        """Mark a worker as shutting down: its runs stop after the current step."""
+        with guard():
+            self.redis.set(self._k("draining", worker), "1", ex=ttl_s)
+
+    def draining(self, worker: str) -> bool:
+        with guard():
+            return bool(self.redis.exists(self._k("draining", worker)))
 
     def queue_depth(self, queue: str) -> int:
         """Tasks waiting in the broker's list for ``queue``."""

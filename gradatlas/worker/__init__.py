@@ -1,0 +1,1 @@
+"""The Celery side: ``celery_app`` (configuration) and ``tasks`` (thin adapters over core)."""
