@@ -15,10 +15,10 @@ from gradatlas.core.spec import ExperimentSpec
 DESCRIPTIONS: dict[str, str] = {
     "sigmoid-deep": "20 sigmoid layers, Xavier init: gradients vanish toward the input",
     "relu-he-deep": "the same network with ReLU and He init: gradients stay level",
-    "relu-xavier-deep": "ReLU with Xavier init: the signal halves in variance per layer",
+    "relu-xavier-deep": "ReLU with Xavier init: the backward signal halves in variance per layer",
     "sigmoid-batchnorm-deep": "deep sigmoid with batch norm: the gradient flows again",
     "sigmoid-residual-deep": "deep sigmoid with residual blocks: skips carry the gradient",
-    "sigmoid-shallow": "3 sigmoid layers: shallow nets barely feel the problem",
+    "sigmoid-shallow": "3 sigmoid layers: the same shrink per layer, compounded 3 times, not 20",
     "tanh-normal-exploding": "tanh with N(0,1) weights: gradients explode toward the input",
     "digits-relu": "the real 8x8 digits, 8 ReLU layers with He init",
 }
