@@ -135,7 +135,9 @@ def _predict_dims(
         for layer in range(depth - 2, -1, -1):
             pre = sw2[layer] * (var if layer > 0 else 1.0)
             bn[layer] = bn[layer + 1] + 0.5 * math.log10(sw2[layer + 1] * g2 / pre)
-        bn[depth] = math.nan  # the logits are not normalised: no prediction
+        # The logits are not normalised: only the last hidden layer's batch norm divides.
+        pre = sw2[depth - 1] * (var if depth > 1 else 1.0)
+        bn[depth] = -0.5 * math.log10(sw2[depth] * g2 / pre)
         out["batch_norm_profile_log10"] = [_finite(b) for b in bn]
         out["batch_norm_ratio_log10"] = bn[0]
         out["note"] = (
