@@ -48,17 +48,32 @@ HISTOGRAM_RECORDS = 5
 
 
 def _sumsq(a: NDArray[np.floating]) -> NDArray[np.floating]:
-    """Row-wise sum of squares of an (n, m) array, without a temporary."""
-    return np.einsum("ij,ij->i", a, a)
+    """Row-wise sum of squares of an (n, m) array.
 
-
-def _sum(a: NDArray[np.floating]) -> NDArray[np.floating]:
-    return a.sum(axis=1)
+    As a batch of BLAS dot products: about 3x faster than einsum and no temporary.
+    """
+    return np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0])
 
 
 def _max_abs(a: NDArray[np.floating]) -> NDArray[np.floating]:
-    # max and -min: two reads, but no |a| temporary the size of the weights.
+    # max and -min: two fast reductions, and no |a| temporary the size of the weights.
     return np.maximum(a.max(axis=1), -a.min(axis=1))
+
+
+class _Ones:
+    """Cached vectors of ones: ``a @ ones`` sums rows through BLAS, faster than a reduction."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self._cache: dict[int, NDArray[np.floating]] = {}
+
+    def row_sums(self, a: NDArray[np.floating]) -> NDArray[np.floating]:
+        """(n, m) -> (n,)."""
+        m = a.shape[1]
+        ones = self._cache.get(m)
+        if ones is None:
+            ones = self._cache[m] = np.ones(m, dtype=self.dtype)
+        return a @ ones
 
 
 class Recorder:
@@ -94,12 +109,17 @@ class Recorder:
         self._diff = np.empty_like(self.W0)
         self._Diff = flat_views(net, self._diff)
         self._weight_norm = np.zeros(L)
+        self._grad_norm = np.zeros(L)
+        self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
+        self._ones = _Ones(net.dtype)
         self.bn_values: dict[str, F64] | None = None
         if net.batch_norm:
             self.bn_values = {
                 k: np.full((capacity, net.depth), np.nan)
                 for k in ("gamma_grad_norm", "beta_grad_norm", "gamma_norm")
             }
+        #: Scratch the shape of the activations, for the saturation test; made on first use.
+        self._scratch: dict[int, NDArray[np.floating]] = {}
 
     @property
     def n(self) -> int:
@@ -113,10 +133,11 @@ class Recorder:
         net, r, v = self.net, len(self.steps), self.values
         self.steps.append(step)
         dW: Stacked = net.dW
-        m = np.array([W.size for W in net.W.views], dtype=np.float64)
+        m = self._sizes
         sumsq = dW.per_layer(_sumsq)
-        mean = dW.per_layer(_sum) / m
-        v["grad_norm"][r] = np.sqrt(sumsq)
+        mean = dW.per_layer(self._ones.row_sums) / m
+        self._grad_norm = np.sqrt(sumsq)
+        v["grad_norm"][r] = self._grad_norm
         v["grad_mean"][r] = mean
         v["grad_std"][r] = np.sqrt(np.maximum(sumsq / m - mean * mean, 0.0))
         v["grad_max_abs"][r] = dW.per_layer(_max_abs)
@@ -139,28 +160,51 @@ class Recorder:
     def _activations(self, r: int, ws: Workspace) -> None:
         v, H, logits = self.values, ws.H, ws.Z.views[-1]
         size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
-        sums = np.append(H.per_layer(_sum), logits.sum(dtype=np.float64))
-        sq = np.append(H.per_layer(_sumsq), np.einsum("ij,ij->", logits, logits))
+        flat_logits = logits.reshape(1, -1)
+        sums = np.append(H.per_layer(self._ones.row_sums), self._ones.row_sums(flat_logits))
+        sq = np.append(H.per_layer(_sumsq), _sumsq(flat_logits))
         mean = sums / size
         v["activation_mean"][r] = mean
         v["activation_std"][r] = np.sqrt(np.maximum(sq / size - mean * mean, 0.0))
         sat = np.zeros(len(size))
-        if self.act.saturates:
-            sat[:-1] = H.per_layer(self.act.saturated_count) / size[:-1]
+        if self.act.saturation is not None:
+            sat[:-1] = H.per_layer(self._saturated) / size[:-1]
         v["saturation"][r] = sat
         dead = np.zeros(len(size))
         if self.act.can_die:
+            ones = np.ones(ws.batch, dtype=self.net.dtype)
             for layers, stack in H.runs:
-                # stack: (n, batch, width); a unit is dead if it is 0 for the whole batch.
-                alive = np.any(stack != 0.0, axis=1)
-                dead[layers] = 1.0 - alive.mean(axis=1)
+                # stack: (n, batch, width). ReLU outputs are >= 0, so a unit is 0 for the
+                # whole batch exactly where its column sum is 0: one BLAS pass, no mask.
+                column_sums = np.matmul(ones, stack)
+                dead[layers] = np.count_nonzero(column_sums == 0.0, axis=1) / stack.shape[2]
         v["dead_fraction"][r] = dead
 
-    def record_update(self, delta: NDArray[np.floating]) -> None:
-        """||delta W|| / ||W|| for the update about to be applied at the last record."""
-        D = flat_views(self.net, delta)
+    def _saturated(self, a: NDArray[np.floating]) -> NDArray[np.floating]:
+        """Outputs in the flat tails per row of a: (n, m) -> (n,), as |h - c| > r."""
+        assert self.act.saturation is not None
+        c, radius = self.act.saturation
+        s = self._scratch.get(a.size)
+        if s is None:
+            s = self._scratch[a.size] = np.empty(a.size, dtype=a.dtype)
+        s = s.reshape(a.shape)
+        np.subtract(a, c, out=s)
+        np.abs(s, out=s)
+        np.greater(s, radius, out=s)
+        return self._ones.row_sums(s)
+
+    def record_update(self, delta: NDArray[np.floating], grad_scale: float | None = None) -> None:
+        """||delta W|| / ||W|| for the update about to be applied at the last record.
+
+        ``grad_scale``: when the update is known to be ``grad_scale * dLoss/dW`` (plain
+        SGD without weight decay), its norm follows from the gradient's without a pass.
+        """
+        if grad_scale is not None:
+            update_norm = abs(grad_scale) * self._grad_norm
+        else:
+            update_norm = np.sqrt(flat_views(self.net, delta).per_layer(_sumsq))
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.sqrt(D.per_layer(_sumsq)) / self._weight_norm
+            ratio = update_norm / self._weight_norm
         self.values["update_ratio"][len(self.steps) - 1] = ratio
 
     def histogram(self, step: int) -> None:

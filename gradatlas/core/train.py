@@ -61,10 +61,12 @@ def run_experiment(
     ``summary.stopped``. A non-finite loss or gradient ends the run with
     ``summary.diverged_at_step``: the step is recorded, no update is applied.
     """
-    return _Run(spec).execute(on_progress, should_stop, progress_every_s)
+    return Run(spec).execute(on_progress, should_stop, progress_every_s)
 
 
-class _Run:
+class Run:
+    """One experiment's state while it trains; ``execute`` runs it to the end."""
+
     def __init__(self, spec: ExperimentSpec) -> None:
         self.spec = spec
         data_rng, init_rng, self.shuffle_rng = rngs(spec.seed)
@@ -134,8 +136,7 @@ class _Run:
 
     def _train_epoch(self) -> bool:
         """One pass over the shuffled training set; False when the run must end."""
-        net, rec, data = self.net, self.recorder, self.data
-        clip = self.spec.training.clip_grad_norm
+        data = self.data
         n = data.x_train.shape[0]
         size = self.x_batch.shape[0]
         order = self.shuffle_rng.permutation(n)
@@ -145,37 +146,57 @@ class _Run:
             b = idx.size
             x = np.take(data.x_train, idx, axis=0, out=self.x_batch[:b])
             y = np.take(data.y_train, idx, out=self.y_batch[:b])
-            ws = net.workspace(b)
-            logits = net.forward(x, ws, training=True)
-            loss, right = softmax_cross_entropy(logits, y, ws.dZ.views[-1])
-            net.backward(ws)
-            step = self.step
-            # One cheap pass: a sum is NaN or infinite iff an entry is (or it overflows).
-            finite = math.isfinite(loss) and math.isfinite(float(net.grad.sum()))
-            recording = rec.wants(step) or not finite
-            if recording:
-                rec.record(step, ws)
+            loss, right, finite = self.train_step(x, y)
             if not finite:
-                self.diverged_at = step
                 return False
-            if clip is not None:
-                clip_global_norm(net.grad, clip)
-            self.optimizer.update(net.theta, net.grad, out=self.delta)
-            if recording:
-                rec.record_update(self.delta)
-            net.theta += self.delta
-            self.step += 1
             loss_sum += loss * b
             correct += right
             if self.on_progress is not None and time.monotonic() >= self.next_report:
                 self.next_report = time.monotonic() + self.progress_every_s
                 self.on_progress(self.progress(), self.result)
-            if self.should_stop is not None and self.step < self.spec.total_steps:
-                if self.should_stop():
-                    self.stopped = True
-                    return False
+            stop = self.should_stop
+            if stop is not None and self.step < self.spec.total_steps and stop():
+                self.stopped = True
+                return False
         self.epoch_train = (loss_sum / n, correct / n)
         return True
+
+    def train_step(
+        self, x: NDArray[np.floating], y: NDArray[np.integer]
+    ) -> tuple[float, int, bool]:
+        """Forward, backward, record if due, update: (loss, correct, finite).
+
+        The hot path. x: (batch, features); y: (batch,). A non-finite loss or
+        gradient is recorded and no update is applied.
+        """
+        net, rec = self.net, self.recorder
+        ws = net.workspace(x.shape[0])
+        logits = net.forward(x, ws, training=True)
+        loss, right = softmax_cross_entropy(logits, y, ws.dZ.views[-1])
+        net.backward(ws)
+        step = self.step
+        # One fast pass: the sum of squares is NaN or infinite iff an entry is, or it overflows.
+        sumsq = float(np.dot(net.grad, net.grad))
+        finite = math.isfinite(loss) and (
+            math.isfinite(sumsq) or bool(np.isfinite(net.grad).all())
+        )
+        recording = rec.wants(step) or not finite
+        if recording:
+            rec.record(step, ws)
+        if not finite:
+            self.diverged_at = step
+            return loss, right, False
+        scale = 1.0
+        clip = self.spec.training.clip_grad_norm
+        if clip is not None:
+            scale = clip_global_norm(net.grad, clip, sumsq)
+        self.optimizer.update(net.theta, net.grad, out=self.delta)
+        if recording:
+            plain = self.optimizer.grad_scale()
+            rec.record_update(self.delta, None if plain is None else plain * scale)
+        net.theta += self.delta
+        self.step += 1
+        return loss, right, True
 
     def _end_epoch(self) -> None:
         val_loss, val_acc = self._evaluate(self.data.x_val, self.data.y_val)
@@ -216,8 +237,10 @@ class _Run:
         g_ratio, g_decay = profile_summary(first_g)
         b_ratio, b_decay = profile_summary(first_b)
         m = self.metrics
-        final_val = self.final_val[1] if self.final_val else (
-            m["val_accuracy"][-1] if m["val_accuracy"] else None
+        final_val = (
+            self.final_val[1]
+            if self.final_val
+            else (m["val_accuracy"][-1] if m["val_accuracy"] else None)
         )
         summary: Summary = {
             "gradient_ratio_log10": g_ratio,

@@ -32,9 +32,9 @@ class Activation:
 
     name: ClassVar[str]
     formula: ClassVar[str]
-    #: Outputs counted as saturated lie outside (low, high) or have |h| above a bound.
-    saturates: ClassVar[bool] = False
-    #: True for the ReLU family, whose units can die (output 0 for every input).
+    #: (c, r): an output h is in a flat tail (saturated) where |h - c| > r; None: no tails.
+    saturation: ClassVar[tuple[float, float] | None] = None
+    #: True where a unit can die: output exactly 0 for every input (ReLU).
     can_die: ClassVar[bool] = False
 
     def forward(self, z: Array, out: Array) -> Array:
@@ -43,9 +43,6 @@ class Activation:
     def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
         raise NotImplementedError
 
-    def saturated_count(self, h: Array) -> NDArray[np.intp]:
-        """Saturated entries per leading index.  h: (n, ...) -> (n,)."""
-        return np.zeros(h.shape[0], dtype=np.intp)
 
     def __call__(self, z: Array) -> Array:
         return self.forward(z, np.empty_like(z))
@@ -60,7 +57,7 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
     formula = "1 / (1 + exp(-x))"
-    saturates = True
+    saturation = (0.5, 0.49)  # h < 0.01 or h > 0.99
 
     def forward(self, z: Array, out: Array) -> Array:
         return _sigmoid(z, out)
@@ -71,9 +68,6 @@ class Sigmoid(Activation):
         out *= dh
         return out
 
-    def saturated_count(self, h: Array) -> NDArray[np.intp]:
-        flat = h.reshape(h.shape[0], -1)
-        return np.count_nonzero(flat < 0.01, axis=1) + np.count_nonzero(flat > 0.99, axis=1)
 
 
 class Tanh(Activation):
@@ -81,7 +75,7 @@ class Tanh(Activation):
 
     name = "tanh"
     formula = "tanh(x)"
-    saturates = True
+    saturation = (0.0, 0.99)  # |h| > 0.99
 
     def forward(self, z: Array, out: Array) -> Array:
         return np.tanh(z, out=out)
@@ -92,9 +86,6 @@ class Tanh(Activation):
         out *= dh
         return out
 
-    def saturated_count(self, h: Array) -> NDArray[np.intp]:
-        flat = h.reshape(h.shape[0], -1)
-        return np.count_nonzero(flat > 0.99, axis=1) + np.count_nonzero(flat < -0.99, axis=1)
 
 
 class ReLU(Activation):
@@ -118,7 +109,7 @@ class LeakyReLU(Activation):
 
     name = "leaky_relu"
     formula = "x if x > 0 else a x"
-    can_die = True
+    # can_die stays False: a leaky unit outputs 0 only where its input is exactly 0.
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         self.a = negative_slope

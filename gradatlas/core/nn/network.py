@@ -88,7 +88,9 @@ class MLP:
         self.db, _ = stacked_in(self.grad, self.n_weights, b_shapes)
         self.dense = [
             Dense(W, b, dW, db)
-            for W, b, dW, db in zip(self.W.views, self.b.views, self.dW.views, self.db.views, strict=True)
+            for W, b, dW, db in zip(
+                self.W.views, self.b.views, self.dW.views, self.db.views, strict=True
+            )
         ]
         self.bn: list[BatchNorm] = []
         if batch_norm:
@@ -101,7 +103,10 @@ class MLP:
             self.bn = [
                 BatchNorm(g, b, dg, db)
                 for g, b, dg, db in zip(
-                    self.gamma.views, self.beta.views, self.dgamma.views, self.dbeta.views,
+                    self.gamma.views,
+                    self.beta.views,
+                    self.dgamma.views,
+                    self.dbeta.views,
                     strict=True,
                 )
             ]

@@ -27,6 +27,10 @@ class Optimizer:
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
         raise NotImplementedError
 
+    def grad_scale(self) -> float | None:
+        """c where every update is c * grad (so its norm needs no pass), else None."""
+        return None
+
     def _decay(self, theta: Array, grad: Array) -> None:
         if self.weight_decay:
             n = self.n_weights
@@ -35,6 +39,9 @@ class Optimizer:
 
 class SGD(Optimizer):
     """delta = -lr g."""
+
+    def grad_scale(self) -> float | None:
+        return None if self.weight_decay else -self.lr
 
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
         self._decay(theta, grad)
@@ -63,7 +70,13 @@ class Adam(Optimizer):
     """
 
     def __init__(
-        self, lr: float, beta1: float, beta2: float, eps: float, size: int, dtype: np.dtype,
+        self,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        size: int,
+        dtype: np.dtype,
         **kw: float,
     ) -> None:
         super().__init__(lr, **kw)  # type: ignore[arg-type]
@@ -92,12 +105,22 @@ class Adam(Optimizer):
         return out
 
 
-def clip_global_norm(grad: Array, max_norm: float) -> float:
-    """Scale ``grad`` in place so its L2 norm is at most ``max_norm``; the norm before."""
-    norm = math.sqrt(float(np.dot(grad, grad)))
-    if norm > max_norm:
-        grad *= max_norm / norm
-    return norm
+def clip_global_norm(grad: Array, max_norm: float, sumsq: float | None = None) -> float:
+    """Scale ``grad`` in place so its L2 norm is at most ``max_norm``; the factor applied.
+
+    ``sumsq``, if the caller has it, is ``grad @ grad`` (saves a pass).
+    """
+    if sumsq is None or not math.isfinite(sumsq):
+        # float64 so that a huge but finite gradient does not overflow its own norm.
+        sumsq = float(np.dot(grad, grad)) if sumsq is None else float(
+            np.sum(np.square(grad, dtype=np.float64))
+        )
+    norm = math.sqrt(sumsq)
+    if norm <= max_norm:
+        return 1.0
+    factor = max_norm / norm
+    grad *= factor
+    return factor
 
 
 def make_optimizer(
