@@ -26,6 +26,8 @@ if any(k in os.environ for k in _PINNED) and not os.environ.get("_GRADATLAS_BENC
     env["_GRADATLAS_BENCH_CHILD"] = "1"
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
+import itertools  # noqa: E402
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
@@ -74,8 +76,12 @@ def spec_of(case: Case, every_steps: int) -> ExperimentSpec:
                 "n_samples": case.batch * 2,
                 "val_fraction": 0.5,
             },
-            "training": {"optimizer": "sgd", "learning_rate": 1e-3, "batch_size": case.batch,
-                         "epochs": 10},
+            "training": {
+                "optimizer": "sgd",
+                "learning_rate": 1e-3,
+                "batch_size": case.batch,
+                "epochs": 10,
+            },
             "recording": {"every_steps": every_steps},
         }
     )
@@ -111,7 +117,8 @@ class _Residual(torch.nn.Module):
         self.body = body
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        out: torch.Tensor = x + self.body(x)
+        return out
 
 
 def torch_step(case: Case) -> Callable[[], None]:
@@ -156,7 +163,7 @@ def matmul_flops(case: Case) -> float:
     """Multiply-add flops of one step's matrix products (forward, dW, dX)."""
     dims = [FEATURES, *[case.width] * case.depth, CLASSES]
     total = 0.0
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
+    for i, (a, b) in enumerate(itertools.pairwise(dims)):
         total += 2 * case.batch * a * b * (2 if i == 0 else 3)
     return total
 

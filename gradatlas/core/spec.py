@@ -8,6 +8,7 @@ the same literals.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, Self, get_args
@@ -115,8 +116,7 @@ class DataSpec(_Strict):
         default=None,
         ge=2,
         le=100,
-        description="Number of labels where the data set lets it vary "
-        "(gaussian, blobs, spiral).",
+        description="Number of labels where the data set lets it vary (gaussian, blobs, spiral).",
     )
     noise: float = Field(default=0.2, ge=0.0, le=5.0, description="Noise level.")
     val_fraction: float = Field(
@@ -126,24 +126,23 @@ class DataSpec(_Strict):
     @model_validator(mode="after")
     def _shape_fits(self) -> Self:
         shape = DATASET_SHAPES[self.dataset]
-        if self.n_features is not None and not shape.features_vary:
-            if self.n_features != shape.n_features:
-                raise ValueError(
-                    f"data.n_features: {self.dataset} has {shape.n_features} features; "
-                    f"only gaussian and blobs let it vary"
-                )
-        if self.n_classes is not None and not shape.classes_vary:
-            if self.n_classes != shape.n_classes:
-                raise ValueError(
-                    f"data.n_classes: {self.dataset} has {shape.n_classes} classes; "
-                    f"only gaussian, blobs and spiral let it vary"
-                )
-        if self.dataset == "digits" and self.n_samples is not None:
-            if self.n_samples > DIGITS_SAMPLES:
-                raise ValueError(
-                    f"data.n_samples: digits has {DIGITS_SAMPLES} images; "
-                    f"ask for at most that many"
-                )
+        fixed_features = self.n_features is not None and not shape.features_vary
+        if fixed_features and self.n_features != shape.n_features:
+            raise ValueError(
+                f"data.n_features: {self.dataset} has {shape.n_features} features; "
+                f"only gaussian and blobs let it vary"
+            )
+        fixed_classes = self.n_classes is not None and not shape.classes_vary
+        if fixed_classes and self.n_classes != shape.n_classes:
+            raise ValueError(
+                f"data.n_classes: {self.dataset} has {shape.n_classes} classes; "
+                f"only gaussian, blobs and spiral let it vary"
+            )
+        too_many = self.n_samples is not None and self.n_samples > DIGITS_SAMPLES
+        if self.dataset == "digits" and too_many:
+            raise ValueError(
+                f"data.n_samples: digits has {DIGITS_SAMPLES} images; ask for at most that many"
+            )
         n_val = round(self.samples * self.val_fraction)
         if n_val < 1 or self.samples - n_val < 1:
             raise ValueError(
@@ -180,9 +179,7 @@ class TrainingSpec(_Strict):
 
     optimizer: Optimizer = Field(default="sgd", description="sgd, momentum or adam.")
     learning_rate: float = Field(default=0.05, gt=0.0, le=10.0)
-    momentum: float = Field(
-        default=0.9, ge=0.0, lt=1.0, description="Momentum, and Adam's beta1."
-    )
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="Momentum, and Adam's beta1.")
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0, description="Adam's beta2.")
     eps: float = Field(default=1e-8, gt=0.0, le=1.0, description="Adam's epsilon.")
     batch_size: int = Field(default=64, ge=1, le=8192)
@@ -247,7 +244,7 @@ class ExperimentSpec(_Strict):
         """What running this spec costs, for a server to cap."""
         m, d = self.model, self.data
         dims = [d.features, *m.widths, d.classes]
-        params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
+        params = sum(a * b + b for a, b in itertools.pairwise(dims))
         if m.batch_norm:
             params += 2 * sum(m.widths)
         # A dense step costs 2 flops per multiply-add forward and twice that backward.

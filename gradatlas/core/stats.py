@@ -52,12 +52,14 @@ def _sumsq(a: NDArray[np.floating]) -> NDArray[np.floating]:
 
     As a batch of BLAS dot products: about 3x faster than einsum and no temporary.
     """
-    return np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0])
+    out: NDArray[np.floating] = np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0])
+    return out
 
 
 def _max_abs(a: NDArray[np.floating]) -> NDArray[np.floating]:
     # max and -min: two fast reductions, and no |a| temporary the size of the weights.
-    return np.maximum(a.max(axis=1), -a.min(axis=1))
+    out: NDArray[np.floating] = np.maximum(a.max(axis=1), -a.min(axis=1))
+    return out
 
 
 class _Ones:
@@ -99,7 +101,7 @@ class Recorder:
         self.planned = set(planned_steps)
         n_planned = len(planned_steps)
         picks = np.linspace(0, n_planned - 1, min(HISTOGRAM_RECORDS, n_planned))
-        self.histogram_steps = {planned_steps[int(round(i))] for i in picks}
+        self.histogram_steps = {planned_steps[round(i)] for i in picks}
         self.edges = np.linspace(*HISTOGRAM_RANGE, histogram_bins + 1)
         self.histograms: list[tuple[int, list[list[int]]]] = []
 
@@ -244,10 +246,10 @@ class Recorder:
 
 def to_json_rows(a: F64) -> list[list[float | None]]:
     """A 2-D float array as nested lists, non-finite values as None (JSON has no NaN)."""
-    if np.isfinite(a).all():
-        rows: list[list[float | None]] = a.tolist()
-        return rows
-    return np.where(np.isfinite(a), a, None).tolist()  # type: ignore[no-any-return]
+    rows: list[list[float | None]] = a.tolist()
+    for r in np.flatnonzero(~np.isfinite(a).all(axis=1)):
+        rows[r] = [x if x is not None and math.isfinite(x) else None for x in rows[r]]
+    return rows
 
 
 def to_json_value(x: float) -> float | None:

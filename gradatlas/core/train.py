@@ -177,9 +177,7 @@ class Run:
         step = self.step
         # One fast pass: the sum of squares is NaN or infinite iff an entry is, or it overflows.
         sumsq = float(np.dot(net.grad, net.grad))
-        finite = math.isfinite(loss) and (
-            math.isfinite(sumsq) or bool(np.isfinite(net.grad).all())
-        )
+        finite = math.isfinite(loss) and (math.isfinite(sumsq) or bool(np.isfinite(net.grad).all()))
         recording = rec.wants(step) or not finite
         if recording:
             rec.record(step, ws)
@@ -268,7 +266,13 @@ class Run:
             "steps": list(rec.steps),
             "stats": stats,
             "grad_histogram": rec.histogram_payload(),
-            "metrics": {k: list(v) for k, v in m.items()},  # type: ignore[misc]
+            "metrics": {
+                "epoch": list(m["epoch"]),
+                "train_loss": list(m["train_loss"]),
+                "val_loss": list(m["val_loss"]),
+                "train_accuracy": list(m["train_accuracy"]),
+                "val_accuracy": list(m["val_accuracy"]),
+            },
             "summary": summary,
             "diagnosis": None,
         }

@@ -43,7 +43,6 @@ class Activation:
     def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
         raise NotImplementedError
 
-
     def __call__(self, z: Array) -> Array:
         return self.forward(z, np.empty_like(z))
 
@@ -69,7 +68,6 @@ class Sigmoid(Activation):
         return out
 
 
-
 class Tanh(Activation):
     """tanh z; tanh' = 1 - tanh^2, at most 1."""
 
@@ -85,7 +83,6 @@ class Tanh(Activation):
         np.subtract(1.0, out, out=out)
         out *= dh
         return out
-
 
 
 class ReLU(Activation):

@@ -102,7 +102,8 @@ class BatchNorm:
         Also stores dgamma = sum(dy * xhat) and dbeta = sum(dy) over the batch.
         ``tmp`` (batch, width) is scratch.
         """
-        assert self._xhat is not None and self._inv_std is not None, "backward before forward"
+        assert self._xhat is not None, "backward before forward"
+        assert self._inv_std is not None
         xhat, n = self._xhat, dy.shape[0]
         np.matmul(ones, dy, out=self.dbeta)
         np.multiply(dy, xhat, out=tmp)

@@ -15,6 +15,7 @@ everything in one call.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ class MLP:
         self.block_start = {start: stop - 1 for start, stop in self.blocks}
         self.block_end = {stop - 1: start for start, stop in self.blocks}
 
-        w_shapes = [(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        w_shapes = [(a, b) for a, b in itertools.pairwise(sizes)]
         b_shapes = [(b,) for b in sizes[1:]]
         hidden = [(w,) for w in sizes[1:-1]]
         size = sum(a * b + b for a, b in w_shapes) + (2 * sum(sizes[1:-1]) if batch_norm else 0)
@@ -133,7 +134,9 @@ class MLP:
         Z = stacked_empty(outs, dt)
         Xhat = [np.empty(s, dt) for s in hidden] if self.batch_norm else []
         U = [np.empty(s, dt) for s in hidden] if self.batch_norm else Z.views[:-1]
-        tmp = {s: (np.empty(s, dt), np.empty(s, dt)) for s in set(hidden)}
+        tmp: dict[Shape, tuple[Array, Array]] = {
+            s: (np.empty(s, dt), np.empty(s, dt)) for s in set(hidden)
+        }
         return Workspace(
             batch=batch,
             ones=np.ones(batch, dt),

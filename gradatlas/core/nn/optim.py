@@ -112,8 +112,10 @@ def clip_global_norm(grad: Array, max_norm: float, sumsq: float | None = None) -
     """
     if sumsq is None or not math.isfinite(sumsq):
         # float64 so that a huge but finite gradient does not overflow its own norm.
-        sumsq = float(np.dot(grad, grad)) if sumsq is None else float(
-            np.sum(np.square(grad, dtype=np.float64))
+        sumsq = (
+            float(np.dot(grad, grad))
+            if sumsq is None
+            else float(np.sum(np.square(grad, dtype=np.float64)))
         )
     norm = math.sqrt(sumsq)
     if norm <= max_norm:
