@@ -84,7 +84,10 @@ class ResultDict(TypedDict):
     batch_norm: NotRequired[BatchNormStats]
     metrics: Metrics
     summary: Summary
+    #: None while the run is in progress.
     diagnosis: Diagnosis | None
+    #: The mean-field prediction for this network (core.theory.predict); absent while running.
+    theory: NotRequired[dict[str, Any]]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from . import theory
 from .data import Split, make_dataset
+from .diagnosis import diagnose
 from .nn import INITIALISERS, MLP, make_activation, make_optimizer, softmax_cross_entropy
 from .nn.optim import clip_global_norm
 from .result import LayerInfo, Metrics, Progress, ResultDict, Summary
@@ -126,6 +128,8 @@ class Run:
                 self._end_epoch()
             self.final_val = self._evaluate(self.data.x_val, self.data.y_val)
         result = self.result()
+        result["theory"] = theory.predict(self.spec)
+        result["diagnosis"] = diagnose(result, self.spec)
         if on_progress is not None:
             on_progress(self.progress(), lambda: result)
         return result
