@@ -34,6 +34,13 @@ BIN = Path(sys.executable).parent
 TEST_PASSWORD = "test-password"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Starlette's TestClient warns that it prefers the httpx2 package; gradatlas uses httpx.
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Using `httpx` with `starlette.testclient` is deprecated"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,0 +1,43 @@
+"""FastAPI dependencies, as ``Annotated`` aliases routes take as parameters.
+
+Everything lives on ``app.state`` (set by ``create_app``), so tests build an
+app with their own settings, store or dispatcher instead of patching globals.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from gradatlas.api.dispatch import Dispatcher
+from gradatlas.core.settings import Settings
+from gradatlas.core.store import Store
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+OwnerDep = Annotated[
+    str | None,
+    Header(
+        alias="X-Gradatlas-Owner",
+        max_length=200,
+        description="A label for who submitted it (a user, a notebook, a service).",
+    ),
+]
