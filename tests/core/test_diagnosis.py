@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from gradatlas.core import diagnosis as dx
 from gradatlas.core.diagnosis import apply_remedy, diagnose
 from gradatlas.core.errors import SpecError
-from gradatlas.core.result import ResultDict
+from gradatlas.core.result import LayerInfo, ResultDict
 from gradatlas.core.spec import ExperimentSpec
 from gradatlas.core.train import run_experiment
 
@@ -39,7 +40,7 @@ def hand_result(
         # log-linear from layer 0 to layer DEPTH-1, the output one step further
         return [scale * 10 ** (r * (1 - i / (DEPTH - 1))) for i in range(n)]
 
-    def rows(value: list[float | None]) -> list[list[float | None]]:
+    def rows(value: Sequence[float | None]) -> list[list[float | None]]:
         return [list(value) for _ in range(records)]
 
     grad = [profile(ratio, 1e-2 * (growth if r else 1.0)) for r in range(records)]
@@ -54,12 +55,13 @@ def hand_result(
         "dead_fraction": rows([dead] * DEPTH + [0.0]),
         "weight_change": rows([0.01] * n),
     }
+    layers: list[LayerInfo] = [
+        {"index": i, "name": f"dense_{i}", "fan_in": 2 if i == 0 else 16, "fan_out": 16}
+        for i in range(DEPTH)
+    ]
+    layers.append({"index": DEPTH, "name": f"dense_{DEPTH}", "fan_in": 16, "fan_out": 3})
     return {
-        "layers": [
-            {"index": i, "name": f"dense_{i}", "fan_in": 2 if i == 0 else 16, "fan_out": 16}
-            for i in range(DEPTH)
-        ]
-        + [{"index": DEPTH, "name": f"dense_{DEPTH}", "fan_in": 16, "fan_out": 3}],
+        "layers": layers,
         "steps": [10 * r for r in range(records)],
         "stats": stats,
         "grad_histogram": {"steps": [], "bin_edges_log10": [], "counts": []},
@@ -248,7 +250,9 @@ def test_deep_sigmoid_with_xavier_vanishes_and_the_first_remedy_cures_it() -> No
     spec, result = run({"depth": 10, "activation": "sigmoid", "init": "xavier_normal"})
     d = diagnose(result, spec)
     assert d["verdict"] == "vanishing"
-    assert result["summary"]["backprop_ratio_log10"] < -4  # 9 factors of about 0.24
+    ratio = result["summary"]["backprop_ratio_log10"]
+    assert ratio is not None
+    assert ratio < -4  # 9 factors of about 0.24
     assert any("Mean-field theory predicts" in e for e in d["evidence"])
     cured = apply_remedy(spec, d["remedies"][0])
     assert diagnose(run_experiment(cured), cured)["verdict"] == "healthy"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ HEIGHTS = {
     "activations": 640,
     "update-ratio": 500,
 }
-KINDS = {
+KINDS: dict[str, dict[str, Any]] = {
     "plain": {"activation": "sigmoid", "init": "xavier_normal"},
     "batch_norm": {"activation": "relu", "init": "he_normal", "batch_norm": True},
     "residual": {"activation": "tanh", "init": "xavier_normal", "residual": True},
@@ -136,13 +136,13 @@ def holey(result: ResultDict) -> ResultDict:
     r["stats"]["backprop_norm"][-1] = [None] * len(result["layers"])
     r["stats"]["update_ratio"] = [[None] * len(result["layers"])] * len(result["steps"])
     r["metrics"] = {k: [] for k in result["metrics"]}
-    return r
+    return cast(ResultDict, r)
 
 
 def no_records(result: ResultDict) -> ResultDict:
     r: Any = {**result, "steps": [], "stats": {k: [] for k in result["stats"]}}
     r["metrics"] = {k: [] for k in result["metrics"]}
-    return r
+    return cast(ResultDict, r)
 
 
 @pytest.mark.parametrize("make", [holey, no_records])
