@@ -15,11 +15,6 @@ from gradatlas.core.nn.activations import make_activation
 from gradatlas.core.spec import ACTIVATION_NAMES, INIT_NAMES, ExperimentSpec
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(1234)
-
-
 def spec(**model: object) -> ExperimentSpec:
     return ExperimentSpec.model_validate({"model": {"depth": 20, "width": 256, **model}})
 
