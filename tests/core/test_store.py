@@ -325,3 +325,9 @@ def test_draining_flags(store: Store) -> None:
     store.set_draining("w1", ttl_s=60)
     assert store.draining("w1")
     assert not store.draining("w2")
+
+
+def test_ids_made_in_a_burst_strictly_increase() -> None:
+    ids = [new_id() for _ in range(1000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,13 +103,26 @@ def guard() -> Iterator[None]:
         raise
 
 
+_last_id = (0, 0)
+_id_lock = threading.Lock()
+
+
 def new_id(now: float | None = None) -> str:
     """24 hex digits: milliseconds since the epoch, then 48 random bits.
 
-    Ids sort by creation time, so the listing index needs no scores.
+    Ids sort by creation time, so the listing index needs no scores; within one
+    process they strictly increase, even within a millisecond.
     """
+    global _last_id
     ms = int((time.time() if now is None else now) * 1000)
-    return f"{ms:012x}{secrets.token_hex(6)}"
+    with _id_lock:
+        last_ms, last_rand = _last_id
+        if ms <= last_ms and now is None:
+            ms, rand = last_ms, last_rand + 1
+        else:
+            rand = secrets.randbits(47)  # leaves room to count up within a millisecond
+        _last_id = (ms, rand)
+    return f"{ms:012x}{rand:012x}"
 
 
 class Store:
