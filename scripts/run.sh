@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make run`: redis-server, a Celery worker and the API on 127.0.0.1:8000, data under ./var.
+# Ctrl-C stops all three. Settings are GRADATLAS_* variables (see README); the worker and API
+# commands are the ones docker-compose.yml runs.
+#   GRADATLAS_RUN_DIR         where Redis keeps its data and the logs go (default ./var)
+#   GRADATLAS_RUN_REDIS_PORT  the port of the redis-server started here (default 6379)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+RUN_DIR=${GRADATLAS_RUN_DIR:-var}
+REDIS_PORT=${GRADATLAS_RUN_REDIS_PORT:-6379}
+export GRADATLAS_REDIS_URL=${GRADATLAS_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT}/0}
+export GRADATLAS_API_HOST=${GRADATLAS_API_HOST:-127.0.0.1}
+export GRADATLAS_API_PORT=${GRADATLAS_API_PORT:-8000}
+export PYTHONUNBUFFERED=1
+
+scripts/ensure-redis.sh
+mkdir -p "$RUN_DIR/redis"
+if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  echo "run.sh: something already answers on port $REDIS_PORT;" \
+       "stop it or set GRADATLAS_RUN_REDIS_PORT" >&2
+  exit 1
+fi
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo "run.sh: stopping api, worker and redis-server" >&2
+  # API and worker first (the worker hands running experiments back), Redis last.
+  for pid in "${pids[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]:1}"; do wait "$pid" 2>/dev/null || true; done
+  kill -TERM "${pids[0]}" 2>/dev/null || true
+  wait "${pids[0]}" 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+# Its own session: Ctrl-C reaches the API and worker, and Redis stops after them.
+setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" \
+  --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" &
+pids+=($!)
+for _ in $(seq 100); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+redis-cli -p "$REDIS_PORT" ping >/dev/null
+
+"$VENV/bin/celery" -A gradatlas.worker.celery_app worker --loglevel=INFO --pool=prefork &
+pids+=($!)
+"$VENV/bin/python" -m gradatlas.api &
+pids+=($!)
+
+echo "run.sh: API on http://${GRADATLAS_API_HOST}:${GRADATLAS_API_PORT} (docs at /docs);" \
+     "Ctrl-C stops everything" >&2
+# Whichever stops first (or Ctrl-C), stop the rest.
+wait -n "${pids[@]}" || true
