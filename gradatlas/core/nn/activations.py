@@ -242,12 +242,15 @@ class Linear(Activation):
 
 
 def _sigmoid(z: Array, out: Array) -> Array:
-    # 0.5 (1 + tanh(z/2)) is exact and never overflows, unlike 1 / (1 + exp(-z)).
-    np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
+    # 1 / (1 + e^-z) keeps full relative precision in both tails (0.5 (1 + tanh(z/2))
+    # rounds sigmoid(-20) to 0). Where e^-z overflows the true value is below the
+    # smallest normal float and 1 / inf = 0 is the correctly rounded answer, so the
+    # overflow (and, for large z, the underflow of e^-z to 0) is expected and silenced.
+    with np.errstate(over="ignore", under="ignore"):
+        np.negative(z, out=out)
+        np.exp(out, out=out)
     out += 1.0
-    out *= 0.5
-    return out
+    return np.reciprocal(out, out=out)
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {
