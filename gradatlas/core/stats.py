@@ -55,7 +55,9 @@ def _sumsq(a: NDArray[np.floating]) -> NDArray[np.float64]:
     (below ~1e-19) underflow to 0; such rows are summed again in float64, so a
     finite gradient always has a finite, non-zero norm.
     """
-    out = np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0]).astype(np.float64)
+    out: NDArray[np.float64] = (
+        np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0]).astype(np.float64)
+    )
     if a.dtype != np.float64:
         for i in np.flatnonzero(~np.isfinite(out) | (out == 0.0)):
             row = a[i]
