@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
     log_level: str = Field(default="info", description="Log level of uvicorn.")
     retry_after_s: int = Field(default=2, ge=1, description="Retry-After on 202 answers and 503s.")
+    max_sweep_children: int = Field(
+        default=64, ge=1, description="Most experiments one sweep's grid may expand to."
+    )
 
     @model_validator(mode="after")
     def _limits_nest(self) -> Self:
