@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import json
@@ -11,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
-from gradatlas.api.limits import check_limits
 from gradatlas.api.problems import EXAMPLE_422, PROBLEM_JSON
 from gradatlas.api.schemas import (
     SPEC_EXAMPLES,
@@ -20,7 +18,8 @@ from gradatlas.api.schemas import (
     ExperimentView,
     experiment_view,
 )
-from gradatlas.core.errors import Conflict, StoreUnavailable
+from gradatlas.api.submit import accepted, create_and_dispatch
+from gradatlas.core.errors import Conflict
 from gradatlas.core.spec import ExperimentSpec
 from gradatlas.core.store import Status
 
@@ -81,26 +80,10 @@ def submit(
     settings: SettingsDep,
     owner: OwnerDep = None,
 ) -> Response:
-    check_limits(spec, settings)
-    record = store.create(spec, owner=owner)
-    try:
-        dispatcher.send(record.id)
-    except StoreUnavailable:
-        # Never leave a record that no task will ever run.
-        with contextlib.suppress(StoreUnavailable):
-            store.finish(
-                record.id,
-                "failed",
-                attempt=None,
-                allowed_from=("queued",),
-                error="could not be queued: the broker was unreachable",
-            )
-        raise
-    headers = {
-        "Location": f"/v1/experiments/{record.id}",
-        "Retry-After": str(settings.retry_after_s),
-    }
-    return _json(experiment_view(record), 202, headers)
+    record = create_and_dispatch(
+        spec, store=store, dispatcher=dispatcher, settings=settings, owner=owner
+    )
+    return accepted(record, settings)
 
 
 @router.get(
