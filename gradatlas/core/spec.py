@@ -241,7 +241,11 @@ class ExperimentSpec(_Strict):
         return steps
 
     def cost(self) -> Cost:
-        """What running this spec costs, for a server to cap."""
+        """What running this spec costs, for a server to cap.
+
+        An upper bound: evaluation is counted over every sample each epoch, though the
+        engine evaluates only the validation set (each epoch and once at the end).
+        """
         m, d = self.model, self.data
         dims = [d.features, *m.widths, d.classes]
         params = sum(a * b + b for a, b in itertools.pairwise(dims))

@@ -104,7 +104,7 @@ class Recorder:
         self.net = net
         self.act: Activation = net.act
         L = net.n_layers
-        # One extra row: a diverged or stopped run records the step it ended at.
+        # One extra row: a diverged run records the step whose gradient was not finite.
         capacity = len(planned_steps) + 1
         self.values: dict[str, F64] = {k: np.full((capacity, L), np.nan) for k in LAYER_STATS}
         self.steps: list[int] = []
