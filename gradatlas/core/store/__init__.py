@@ -11,6 +11,7 @@ from gradatlas.core.store.store import (
     guard,
     new_id,
 )
+from gradatlas.core.store.sweeps import SweepPage, SweepRecord, SweepStore
 
 __all__ = [
     "FINAL_STATUSES",
@@ -21,6 +22,9 @@ __all__ = [
     "Status",
     "Store",
     "StoredResult",
+    "SweepPage",
+    "SweepRecord",
+    "SweepStore",
     "connect",
     "decode_result",
     "encode_result",
