@@ -52,7 +52,8 @@ def test_a_bad_value_names_the_grid_path_and_the_value() -> None:
     (error,) = errors_of(exc)
     assert error["loc"] == ["grid", "model.depth"]
     assert error["input"] == 900
-    assert "900" in error["msg"] and "less than or equal to 500" in error["msg"]
+    assert "900" in error["msg"]
+    assert "less than or equal to 500" in error["msg"]
 
 
 def test_an_unknown_literal_in_the_grid_is_blamed_on_it() -> None:
@@ -83,7 +84,9 @@ def test_a_base_field_that_fails_with_some_values_says_which() -> None:
 
 
 def test_grid_paths_must_be_spec_fields() -> None:
-    assert is_spec_path("model.depth") and is_spec_path("seed") and is_spec_path("model")
+    assert is_spec_path("model.depth")
+    assert is_spec_path("seed")
+    assert is_spec_path("model")
     assert not is_spec_path("model.dpeth")
     assert not is_spec_path("seed.x")
     assert not is_spec_path("model.depth.x")
@@ -105,7 +108,8 @@ def test_the_cap_is_checked_before_expanding() -> None:
         expand({"model": {"activation": "relu"}}, grid, max_children=64)
     (error,) = errors_of(exc)
     assert error["loc"] == ["grid"]
-    assert "10000" in error["msg"] and "64" in error["msg"]
+    assert "10000" in error["msg"]
+    assert "64" in error["msg"]
     assert len(expand(BASE, GRID, max_children=6)) == 6
     with pytest.raises(SpecError):
         expand(BASE, GRID, max_children=5)
