@@ -12,11 +12,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gradatlas.api import problems, routers
+from gradatlas.api.cache import ViewCache
 from gradatlas.api.dispatch import CeleryDispatcher, Dispatcher
 from gradatlas.api.metrics import Metrics, MetricsMiddleware
 from gradatlas.api.problems import EXAMPLE_422, PROBLEM_JSON
 from gradatlas.core.settings import Settings, get_settings
 from gradatlas.core.store import Store
+from gradatlas.core.store.aio import AsyncReader
 
 DESCRIPTION = """
 Submit experiments on deep networks, watch their per-layer gradient statistics
@@ -51,9 +53,14 @@ def create_app(
     own_dispatcher = dispatcher is None
     dispatcher = dispatcher or CeleryDispatcher(settings)
 
+    reader = AsyncReader(
+        settings.redis_url, prefix=store.prefix, socket_timeout_s=settings.redis_socket_timeout_s
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await reader.aclose()
         if own_dispatcher and isinstance(dispatcher, CeleryDispatcher):
             dispatcher.close()
 
@@ -65,6 +72,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.reader = reader
+    app.state.view_cache = ViewCache(settings.status_cache_s)
     app.state.dispatcher = dispatcher
     app.state.metrics = Metrics(store, settings.queue)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

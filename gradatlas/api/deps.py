@@ -13,25 +13,35 @@ from fastapi import Depends, Header, Request
 from gradatlas.api.dispatch import Dispatcher
 from gradatlas.core.settings import Settings
 from gradatlas.core.store import Store
+from gradatlas.core.store.aio import AsyncReader
 
 
-def get_app_settings(request: Request) -> Settings:
+# ``async def`` although they do no I/O: FastAPI would run a plain ``def``
+# dependency in a worker thread, a hop that costs more than the lookup.
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_reader(request: Request) -> AsyncReader:
+    reader: AsyncReader = request.app.state.reader
+    return reader
+
+
+async def get_dispatcher(request: Request) -> Dispatcher:
     dispatcher: Dispatcher = request.app.state.dispatcher
     return dispatcher
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
+#: Non-blocking reads for routes that answer on the event loop.
+ReaderDep = Annotated[AsyncReader, Depends(get_reader)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 OwnerDep = Annotated[
     str | None,

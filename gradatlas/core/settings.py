@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port uvicorn binds.")
     api_workers: int = Field(default=1, ge=1, description="uvicorn worker processes.")
     log_level: str = Field(default="info", description="Log level of uvicorn.")
+    status_cache_s: float = Field(
+        default=0.25,
+        ge=0,
+        description="Seconds the API may answer GET /v1/experiments/{id} from memory (0: never).",
+    )
     retry_after_s: int = Field(default=2, ge=1, description="Retry-After on 202 answers and 503s.")
     max_sweep_children: int = Field(
         default=64, ge=1, description="Most experiments one sweep's grid may expand to."

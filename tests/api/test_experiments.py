@@ -257,3 +257,12 @@ def test_delete_only_finished_experiments(
 def test_unknown_routes_are_problems(client: TestClient) -> None:
     is_problem(client.get("/v2/nothing"), 404)
     is_problem(client.put("/v1/experiments"), 405)
+
+
+def test_polling_reads_this_process_writes_at_once(client: TestClient) -> None:
+    exp = submit(client)
+    assert client.get(f"/v1/experiments/{exp['id']}").json()["status"] == "queued"  # cached
+    client.post(f"/v1/experiments/{exp['id']}/cancel")
+    assert client.get(f"/v1/experiments/{exp['id']}").json()["status"] == "cancelled"
+    assert client.delete(f"/v1/experiments/{exp['id']}").status_code == 204
+    is_problem(client.get(f"/v1/experiments/{exp['id']}"), 404)

@@ -8,8 +8,10 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
+from gradatlas.api.cache import ViewCache
+from gradatlas.api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep
 from gradatlas.api.problems import EXAMPLE_422, PROBLEM_JSON
 from gradatlas.api.schemas import (
     SPEC_EXAMPLES,
@@ -22,6 +24,7 @@ from gradatlas.api.submit import accepted, create_and_dispatch
 from gradatlas.core.errors import Conflict
 from gradatlas.core.spec import ExperimentSpec
 from gradatlas.core.store import Status
+from gradatlas.core.store.aio import AsyncReader
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
@@ -112,16 +115,6 @@ def list_experiments(
     )
 
 
-def _etagged(request: Request, body: bytes, final: bool) -> Response:
-    headers = {"Cache-Control": "no-cache" if final else "no-store"}
-    if final:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers["ETag"] = etag
-        if etag in _etags(request):
-            return Response(status_code=304, headers=headers)
-    return Response(body, media_type=_JSON, headers=headers)
-
-
 def _etags(request: Request) -> list[str]:
     header = request.headers.get("if-none-match", "")
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
@@ -134,9 +127,23 @@ def _etags(request: Request) -> list[str]:
     description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
     responses={404: _404, 503: _503},
 )
-def get_experiment(experiment_id: str, store: StoreDep, request: Request) -> Response:
-    record = store.get(experiment_id)
-    return _etagged(request, json.dumps(experiment_view(record)).encode(), record.final)
+async def get_experiment(experiment_id: str, request: Request) -> Response:
+    # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
+    # and no dependencies to resolve (they cost as much as the rest of the request).
+    cache: ViewCache = request.app.state.view_cache
+    view = cache.get(experiment_id)
+    if view is None:
+        reader: AsyncReader = request.app.state.reader
+        record = await reader.get(experiment_id)
+        body = json.dumps(experiment_view(record)).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
+        view = cache.put(experiment_id, body, etag)
+    if view.etag is None:
+        return Response(view.body, media_type=_JSON, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-cache", "ETag": view.etag}
+    if view.etag in _etags(request):
+        return Response(status_code=304, headers=headers)
+    return Response(view.body, media_type=_JSON, headers=headers)
 
 
 @router.get(
@@ -156,12 +163,12 @@ def get_experiment(experiment_id: str, store: StoreDep, request: Request) -> Res
         503: _503,
     },
 )
-def get_stats(
-    experiment_id: str, store: StoreDep, request: Request, settings: SettingsDep
+async def get_stats(
+    experiment_id: str, reader: ReaderDep, request: Request, settings: SettingsDep
 ) -> Response:
-    stored = store.result_bytes(experiment_id)
+    stored = await reader.result_bytes(experiment_id)
     if stored is None:
-        record = store.get(experiment_id)
+        record = await reader.get(experiment_id)
         why = f": {record.error}" if record.error else ""
         raise Conflict(
             f"Experiment {experiment_id} is {record.status} and has recorded "
@@ -179,7 +186,9 @@ def get_stats(
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "gzip"
         return Response(stored.data, media_type=_JSON, headers=headers)
-    return Response(gzip.decompress(stored.data), media_type=_JSON, headers=headers)
+    # Decompressing megabytes is CPU work: not on the event loop.
+    body = await run_in_threadpool(gzip.decompress, stored.data)
+    return Response(body, media_type=_JSON, headers=headers)
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -213,8 +222,11 @@ def _accepts_gzip(header: str) -> bool:
         503: _503,
     },
 )
-def cancel(experiment_id: str, store: StoreDep, dispatcher: DispatcherDep) -> Response:
+def cancel(
+    experiment_id: str, store: StoreDep, dispatcher: DispatcherDep, request: Request
+) -> Response:
     outcome = store.request_cancel(experiment_id)
+    request.app.state.view_cache.drop(experiment_id)
     if outcome == "cancelled":
         dispatcher.revoke(experiment_id)
     record = store.get(experiment_id)
@@ -235,6 +247,7 @@ def cancel(experiment_id: str, store: StoreDep, dispatcher: DispatcherDep) -> Re
         503: _503,
     },
 )
-def delete(experiment_id: str, store: StoreDep) -> Response:
+def delete(experiment_id: str, store: StoreDep, request: Request) -> Response:
     store.delete(experiment_id)
+    request.app.state.view_cache.drop(experiment_id)
     return Response(status_code=204)
