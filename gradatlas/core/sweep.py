@@ -125,16 +125,18 @@ def expand(
     if errors:
         listed = []
         for loc, entry in errors.items():
-            if loc[0] == "base" and params_of(entry) and failures[loc] < len(combos):
+            with_params = describe(entry.get("_params", {}))
+            if loc[0] == "base" and with_params and failures[loc] < len(combos):
                 # A base field that only fails with some grid values: say which.
-                entry = {**entry, "msg": f"{entry['msg']} (with {params_of(entry)})"}
+                entry = {**entry, "msg": f"{entry['msg']} (with {with_params})"}
             listed.append({k: v for k, v in entry.items() if k != "_params"})
         raise SpecError(_summary(listed), errors=listed[:MAX_ERRORS])
     return children
 
 
-def params_of(entry: Mapping[str, Any]) -> str:
-    return " ".join(f"{p}={json.dumps(v)}" for p, v in entry.get("_params", {}).items())
+def describe(params: Mapping[str, Any]) -> str:
+    """``model.activation="relu" model.depth=4``: a child's values, for messages."""
+    return " ".join(f"{p}={json.dumps(v)}" for p, v in params.items())
 
 
 def _blame(e: Mapping[str, Any], params: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
