@@ -98,12 +98,15 @@ def test_queued_is_409_and_running_is_rendered_but_not_cached(
     assert store.get_blob(NAMESPACE, experiment_plot_key(exp_id, "gradient-profile", "svg")) is None
 
 
-def test_a_deleted_experiment_has_no_plots(app: tuple[TestClient, Store]) -> None:
+def test_deleting_an_experiment_deletes_its_cached_plots(app: tuple[TestClient, Store]) -> None:
     c, store = app
     exp_id = finished(c, store)
     url = f"/v1/experiments/{exp_id}/plots/training-curves.png"
     etag = c.get(url).headers["etag"]
+    key = experiment_plot_key(exp_id, "training-curves", "png")
+    assert store.get_blob(NAMESPACE, key) is not None
     assert c.delete(f"/v1/experiments/{exp_id}").status_code == 204
+    assert store.get_blob(NAMESPACE, key) is None
     is_problem(c.get(url), 404)
     is_problem(c.get(url, headers={"If-None-Match": etag}), 404)
 

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from gradatlas.api.cache import ViewCache
 from gradatlas.api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep
 from gradatlas.api.problems import EXAMPLE_422, PROBLEM_JSON
+from gradatlas.api.render import forget_plots
 from gradatlas.api.schemas import (
     SPEC_EXAMPLES,
     VIEW_EXAMPLE,
@@ -250,4 +251,5 @@ def cancel(
 def delete(experiment_id: str, store: StoreDep, request: Request) -> Response:
     store.delete(experiment_id)
     request.app.state.view_cache.drop(experiment_id)
+    forget_plots(store, experiment_id)
     return Response(status_code=204)
