@@ -13,7 +13,7 @@ from service_procs import RedisServer
 
 from gradatlas.api.sweep_views import sweep_status
 from gradatlas.core.plots import SWEEP_PLOTS
-from gradatlas.core.store import Store
+from gradatlas.core.store import ExperimentRecord, Status, Store, SweepStore
 
 BASE: dict[str, Any] = {k: v for k, v in TINY.items() if k != "name"}
 GRID: dict[str, list[Any]] = {"model.activation": ["sigmoid", "relu"], "model.depth": [2, 4]}
@@ -203,3 +203,25 @@ def test_list_and_404(app: tuple[TestClient, Store]) -> None:
 )
 def test_sweep_status_rule(statuses: list[str], expected: str) -> None:
     assert sweep_status(statuses) == expected
+
+
+def test_a_sweep_is_kept_while_children_run_then_as_long_as_its_last_child(store: Store) -> None:
+    sweeps = SweepStore(store)
+    sweep = sweeps.create(
+        sweeps.new_id(), name="s", base={}, grid={"seed": [1, 2]}, children=[("a", {}), ("b", {})]
+    )
+    key = f"{store.prefix}:sweep:{sweep.id}"
+    assert 0 < store.redis.ttl(key) <= store.result_ttl_s
+    now = 1_000_000.0
+
+    def record(status: Status, finished_ago: float | None = None) -> ExperimentRecord:
+        finished_at = None if finished_ago is None else now - finished_ago
+        return ExperimentRecord("x", "{}", status, {}, 0.0, finished_at=finished_at)
+
+    sweeps.keep(sweep, [record("running"), record("succeeded", 3000)], now=now)
+    assert store.redis.ttl(key) > store.result_ttl_s - 5
+    sweeps.keep(sweep, [record("failed", 3000), record("succeeded", 1000)], now=now)
+    assert store.result_ttl_s - 1000 - 5 < store.redis.ttl(key) <= store.result_ttl_s - 1000
+    sweeps.keep(sweep, [None, None], now=now)
+    assert store.redis.ttl(key) <= 60
+    assert sweeps.get(sweep.id).children == [{"id": "a", "params": {}}, {"id": "b", "params": {}}]
