@@ -74,6 +74,11 @@ VIEW_EXAMPLE: dict[str, Any] = {
     },
 }
 
+PAGE_EXAMPLE: dict[str, Any] = {
+    "items": [{**{k: v for k, v in VIEW_EXAMPLE.items() if k != "children"}, "children_count": 8}],
+    "next_cursor": None,
+}
+
 
 class SweepRequest(BaseModel):
     """A base spec and a grid of values; one experiment per combination."""
@@ -138,6 +143,8 @@ class SweepView(BaseModel):
 
 class SweepPageView(BaseModel):
     """A page of sweeps, newest first (each without its table)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [PAGE_EXAMPLE]})
 
     items: list[dict[str, Any]]
     next_cursor: str | None
