@@ -11,6 +11,7 @@ an SVG run nothing if it is opened as a document.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -20,7 +21,7 @@ from importlib import metadata
 
 from fastapi import Request, Response
 
-from gradatlas.core.errors import NotFound
+from gradatlas.core.errors import NotFound, StoreUnavailable
 from gradatlas.core.plots import FORMATS, MEDIA_TYPES, PLOTS, Format
 from gradatlas.core.store import ExperimentRecord, Store
 
@@ -101,7 +102,9 @@ def serve(
     body = store.get_blob(NAMESPACE, key)
     if body is None:
         body = rendered(render)
-        store.put_blob(NAMESPACE, key, body, ttl_s=ttl_s)
+        # Caching is an optimisation: a figure already drawn is worth sending anyway.
+        with contextlib.suppress(StoreUnavailable):
+            store.put_blob(NAMESPACE, key, body, ttl_s=ttl_s)
     return image(body, fmt, etag=etag, cache=CACHE_FINAL)
 
 
