@@ -184,8 +184,8 @@ class Store:
         now: float | None = None,
     ) -> ExperimentRecord:
         """Store a new ``queued`` experiment and index it."""
+        exp_id = new_id(now)  # given no time, ids strictly increase within this process
         now = time.time() if now is None else now
-        exp_id = new_id(now)
         progress = {"step": 0, "total_steps": spec.total_steps, "epoch": 0, "fraction": 0.0}
         fields: dict[str, str] = {
             "id": exp_id,
