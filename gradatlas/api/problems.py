@@ -144,7 +144,7 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
             headers = {"Retry-After": str(retry_after_s)}
         extra: dict[str, Any] = dict(exc.extra)
         if isinstance(exc, SpecError):
-            extra["errors"] = exc.errors
+            extra["errors"] = field_errors_of(exc)
             return problem(
                 exc.status,
                 exc.title,
@@ -208,3 +208,20 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def field_errors_of(exc: SpecError, *, prefix: str = "") -> list[dict[str, Any]]:
+    """Core ``{loc, msg, input?}`` entries as the API's ``{field, message, input?}``."""
+    out: list[dict[str, Any]] = []
+    for e in exc.errors:
+        if "field" in e:  # already in the API's shape (server limits)
+            out.append({**e, "field": prefix + str(e["field"])})
+            continue
+        entry: dict[str, Any] = {
+            "field": prefix + (".".join(str(p) for p in e.get("loc", ())) or "request"),
+            "message": str(e.get("msg", exc.detail)),
+        }
+        if "input" in e:
+            entry["input"] = e["input"]
+        out.append(entry)
+    return out

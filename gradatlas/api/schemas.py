@@ -111,6 +111,10 @@ class ExperimentView(BaseModel):
     summary: dict[str, Any] | None = Field(description="CONTRACT.md section 3 `summary`.")
     diagnosis: dict[str, Any] | None
     error: str | None = Field(description="Why it failed, for a person.")
+    meta: dict[str, str] = Field(
+        default_factory=dict,
+        description='Where it came from: {"derived_from": id, "remedy": k} or {"sweep": id}.',
+    )
     links: Links
 
 
@@ -150,6 +154,8 @@ def experiment_view(r: ExperimentRecord) -> dict[str, Any]:
         "summary": r.summary,
         "diagnosis": r.diagnosis,
         "error": r.error,
+        # Where it came from: {"derived_from": id, "remedy": k} or {"sweep": id}.
+        "meta": r.meta,
         "links": {
             "self": base,
             "stats": f"{base}/stats",

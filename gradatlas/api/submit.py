@@ -2,16 +2,14 @@
 
 ``POST /v1/experiments``, a remedy and each child of a sweep all go through
 :func:`create_and_dispatch`, so they meet the same limits and a record that
-could not be queued never stays ``queued``. :func:`field_errors_of` restates a
-core ``SpecError`` in the API's ``{field, message}`` shape and
-:func:`as_query_error` as the 422 of a bad query parameter.
+could not be queued never stays ``queued``. :func:`as_query_error` restates a
+core ``SpecError`` as the 422 of a bad query parameter.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
 
 from fastapi import Response
 from fastapi.exceptions import RequestValidationError
@@ -64,23 +62,6 @@ def accepted(record: ExperimentRecord, settings: Settings) -> Response:
     }
     body = json.dumps(experiment_view(record))
     return Response(body, status_code=202, media_type="application/json", headers=headers)
-
-
-def field_errors_of(exc: SpecError, *, prefix: str = "") -> list[dict[str, Any]]:
-    """Core ``{loc, msg, input?}`` entries as the API's ``{field, message, input?}``."""
-    out: list[dict[str, Any]] = []
-    for e in exc.errors:
-        if "field" in e:  # already in the API's shape (server limits)
-            out.append({**e, "field": prefix + str(e["field"])})
-            continue
-        entry: dict[str, Any] = {
-            "field": prefix + (".".join(str(p) for p in e.get("loc", ())) or "request"),
-            "message": str(e.get("msg", exc.detail)),
-        }
-        if "input" in e:
-            entry["input"] = e["input"]
-        out.append(entry)
-    return out
 
 
 def as_query_error(exc: SpecError) -> RequestValidationError:

@@ -170,6 +170,7 @@ def test_a_remedy_creates_the_changed_experiment_with_the_same_seed(
         assert spec.seed == VANISHING["seed"]
         assert spec.name == f"sigmoid-8 +remedy {k}"
         assert store.get(after["id"]).meta == {"derived_from": vanishing, "remedy": str(k)}
+        assert after["meta"] == {"derived_from": vanishing, "remedy": str(k)}  # shown over HTTP
         for path, value in remedies[k]["change"].items():
             section, field = path.split(".")
             assert after["spec"][section][field] == value

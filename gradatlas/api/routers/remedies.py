@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
+from gradatlas.api.problems import field_errors_of
 from gradatlas.api.responses import DOC_422, DOC_503, problem_doc
 from gradatlas.api.schemas import VIEW_EXAMPLE, ExperimentView
-from gradatlas.api.submit import accepted, create_and_dispatch, field_errors_of
+from gradatlas.api.submit import accepted, create_and_dispatch
 from gradatlas.core.diagnosis import apply_remedy
 from gradatlas.core.errors import Conflict, NotFound, SpecError
 

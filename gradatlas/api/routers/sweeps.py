@@ -11,10 +11,11 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
 from gradatlas.api.dispatch import Dispatcher
 from gradatlas.api.limits import check_limits
+from gradatlas.api.problems import field_errors_of
 from gradatlas.api.render import etag_for, parse_filename, retention_s, serve
 from gradatlas.api.responses import DOC_422, DOC_503, image_responses, problem_doc
 from gradatlas.api.routers.plots import load_result
-from gradatlas.api.submit import NOT_QUEUED, dispatch, field_errors_of
+from gradatlas.api.submit import NOT_QUEUED, dispatch
 from gradatlas.api.sweep_views import (
     SWEEP_EXAMPLE,
     VIEW_EXAMPLE,
