@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install test lint run bench clean
+.PHONY: install test lint run bench bench-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 bench: install
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/engine.py
+
+bench-api: install
+	scripts/ensure-redis.sh
+	$(PY) bench/api.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
