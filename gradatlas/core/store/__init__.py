@@ -1,17 +1,11 @@
 """Experiment records, results and worker heartbeats in Redis (see ``store.py``)."""
 
 from gradatlas.core.store.codec import decode_result, encode_result, etag_of
+from gradatlas.core.store.connection import connect, guard, new_id
 from gradatlas.core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status
-from gradatlas.core.store.store import (
-    Claim,
-    Page,
-    Store,
-    StoredResult,
-    connect,
-    guard,
-    new_id,
-)
+from gradatlas.core.store.store import Page, Store, StoredResult
 from gradatlas.core.store.sweeps import SweepPage, SweepRecord, SweepStore
+from gradatlas.core.store.transitions import Claim
 
 __all__ = [
     "FINAL_STATUSES",

@@ -17,8 +17,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gradatlas.core.errors import NotFound, StoreUnavailable
+from gradatlas.core.store.connection import _DOWN_PREFIXES
 from gradatlas.core.store.record import FINAL_STATUSES, ExperimentRecord, parse_status
-from gradatlas.core.store.store import _DOWN_PREFIXES, StoredResult
+from gradatlas.core.store.store import StoredResult
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """Lua scripts: every status change is one atomic compare-and-set in Redis.
 
-All scripts take the same KEYS, in this order (see ``Store._keys``)::
+All scripts take the same KEYS, in this order (see ``Store._keys`` in ``transitions.py``)::
 
     1 record hash   2 result bytes   3 cancel flag   4 expiry index   5 index of all
     6..10 index of queued, running, succeeded, failed, cancelled

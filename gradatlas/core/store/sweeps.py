@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradatlas.core.errors import NotFound
+from gradatlas.core.store.connection import guard, new_id
 from gradatlas.core.store.record import ExperimentRecord
-from gradatlas.core.store.store import Store, guard, new_id
+from gradatlas.core.store.store import Store
 
 
 @dataclass(frozen=True)
