@@ -8,6 +8,7 @@ is written as ``None`` (JSON has no NaN), never a NumPy scalar.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
@@ -106,3 +107,14 @@ class Progress:
             "epoch": self.epoch,
             "fraction": self.fraction,
         }
+
+
+def json_safe(x: Any) -> Any:
+    """``x`` with every non-finite float, at any depth, replaced by None (JSON has no NaN)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    return x

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,6 +15,7 @@ from gradatlas.api.submit import as_query_error
 from gradatlas.core import plots, theory
 from gradatlas.core.errors import SpecError
 from gradatlas.core.plots.activations import MAX_X
+from gradatlas.core.result import json_safe
 from gradatlas.core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
 
 router = APIRouter(tags=["theory"])
@@ -48,19 +48,8 @@ ACTIVATIONS_EXAMPLE = {
 }
 
 
-def _finite(x: Any) -> Any:
-    """JSON has no infinities: a non-finite number becomes null."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
-
-
 def _json(body: Any, cache: str) -> Response:
-    text = json.dumps(_finite(body), allow_nan=False)
+    text = json.dumps(json_safe(body), allow_nan=False)
     return Response(text, media_type=_JSON, headers={"Cache-Control": cache})
 
 

@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 
 from gradatlas.core.errors import NotFound, StoreUnavailable
 from gradatlas.core.store.connection import _DOWN_PREFIXES
-from gradatlas.core.store.record import FINAL_STATUSES, ExperimentRecord, parse_status
+from gradatlas.core.store.record import ExperimentRecord
 from gradatlas.core.store.store import StoredResult
 
 
@@ -74,13 +74,7 @@ class AsyncReader:
                 pipe.hmget(key, ["status", "etag"])
                 pipe.get(f"{key}:result")
                 (status, etag), data = await pipe.execute()
-        if status is None:
-            raise NotFound(f"No experiment {exp_id!r}.")
-        if data is None:
-            return None
-        st = parse_status(status.decode())
-        final = st in FINAL_STATUSES and bool(etag)
-        return StoredResult(data, etag.decode() if final else None, final, st)
+        return StoredResult.of(exp_id, status, etag, data)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

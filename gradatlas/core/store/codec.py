@@ -9,10 +9,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
-from typing import Any, cast
+from typing import cast
 
-from gradatlas.core.result import ResultDict
+from gradatlas.core.result import ResultDict, json_safe
 
 
 def encode_result(result: ResultDict, *, level: int = 6) -> bytes:
@@ -21,18 +20,8 @@ def encode_result(result: ResultDict, *, level: int = 6) -> bytes:
         text = json.dumps(result, separators=(",", ":"), allow_nan=False)
     except ValueError:
         # JSON has no NaN: a non-finite float that slipped through becomes null.
-        text = json.dumps(_finite(result), separators=(",", ":"), allow_nan=False)
+        text = json.dumps(json_safe(result), separators=(",", ":"), allow_nan=False)
     return gzip.compress(text.encode(), compresslevel=level, mtime=0)
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
 
 
 def decode_result(data: bytes) -> ResultDict:

@@ -59,6 +59,19 @@ class StoredResult:
     final: bool
     status: Status
 
+    @classmethod
+    def of(
+        cls, exp_id: str, status: bytes | None, etag: bytes | None, data: bytes | None
+    ) -> StoredResult | None:
+        """From the record's status and etag and the result key, as read in one pipeline."""
+        if status is None:
+            raise NotFound(f"No experiment {exp_id!r}.")
+        if data is None:
+            return None
+        st = parse_status(status.decode())
+        final = st in FINAL_STATUSES and bool(etag)
+        return cls(data, etag.decode() if final and etag else None, final, st)
+
 
 class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
     """Experiment records and results; status changes, workers and blobs come
@@ -191,13 +204,7 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
             pipe.hmget(keys[0], ["status", "etag"])
             pipe.get(keys[1])
             (status, etag), data = pipe.execute()
-        if status is None:
-            raise NotFound(f"No experiment {exp_id!r}.")
-        if data is None:
-            return None
-        st = parse_status(status.decode())
-        final = st in FINAL_STATUSES and bool(etag)
-        return StoredResult(data, etag.decode() if final else None, final, st)
+        return StoredResult.of(exp_id, status, etag, data)
 
     def load_result(self, exp_id: str) -> ResultDict | None:
         """The result as a dict (for plots and diagnosis, not for the hot path)."""
