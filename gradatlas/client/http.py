@@ -6,6 +6,7 @@
         exp = api.submit({"model": {"depth": 20, "activation": "sigmoid"}})
         exp = api.wait(exp["id"])
         result = api.stats(exp["id"])
+        png = api.plot(exp["id"], "gradient-profile")
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict, TypeVar, cast
 
 import httpx
 
@@ -21,7 +22,11 @@ from gradatlas.core.result import ResultDict
 from gradatlas.core.spec import ExperimentSpec
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "mixed"]
+ImageFormat = Literal["png", "svg"]
 FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+#: A sweep whose children ended differently is ``mixed``, and final too.
+SWEEP_FINAL: frozenset[str] = FINAL | {"mixed"}
 
 
 class ProgressInfo(TypedDict):
@@ -47,12 +52,45 @@ class Experiment(TypedDict):
     summary: dict[str, Any] | None
     diagnosis: dict[str, Any] | None
     error: str | None
+    #: Where it came from: ``{"derived_from": id, "remedy": k}`` or ``{"sweep": id}``.
+    meta: dict[str, str]
     links: dict[str, Any]
 
 
 class Page(TypedDict):
     items: list[Experiment]
     next_cursor: str | None
+
+
+class SweepRow(TypedDict):
+    """One child of a sweep; its numbers are null until it has finished."""
+
+    id: str
+    params: dict[str, Any]
+    status: str
+    progress: float
+    gradient_ratio_log10: float | None
+    backprop_ratio_log10: float | None
+    decay_per_layer: float | None
+    final_val_accuracy: float | None
+    verdict: str | None
+    error: str | None
+
+
+class Sweep(TypedDict):
+    """``GET /v1/sweeps/{id}`` (docs/insight.md, "Sweeps")."""
+
+    id: str
+    name: str
+    status: SweepStatus
+    progress: float
+    created_at: str | None
+    owner: str | None
+    base: dict[str, Any]
+    grid: dict[str, list[Any]]
+    counts: dict[str, int]
+    children: list[SweepRow]
+    links: dict[str, Any]
 
 
 class ApiError(Exception):
@@ -151,6 +189,15 @@ class GradatlasClient:
     def delete(self, experiment_id: str) -> None:
         self._call("DELETE", f"/v1/experiments/{experiment_id}")
 
+    def plot(self, experiment_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
+        """A figure's bytes; ``name`` is one of CONTRACT.md section 4's plot names."""
+        return self._call("GET", f"/v1/experiments/{experiment_id}/plots/{name}.{fmt}").content
+
+    def remedy(self, experiment_id: str, k: int) -> Experiment:
+        """Submit the spec changed by remedy ``k`` (from 0) of a finished run's diagnosis."""
+        r = self._call("POST", f"/v1/experiments/{experiment_id}/remedies/{k}")
+        return cast(Experiment, r.json())
+
     def wait(
         self,
         experiment_id: str,
@@ -160,18 +207,40 @@ class GradatlasClient:
         on_progress: Callable[[Experiment], None] | None = None,
     ) -> Experiment:
         """Poll until the experiment is final; ``TimeoutError`` after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            exp = self.get(experiment_id)
-            if on_progress is not None:
-                on_progress(exp)
-            if exp["status"] in FINAL:
-                return exp
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"experiment {experiment_id} still {exp['status']} after {timeout} s"
-                )
-            time.sleep(poll_s)
+        return _poll(
+            lambda: self.get(experiment_id),
+            FINAL,
+            what=f"experiment {experiment_id}",
+            timeout=timeout,
+            poll_s=poll_s,
+            on_progress=on_progress,
+        )
+
+    # --- sweeps --------------------------------------------------------------
+    def submit_sweep(self, sweep: Mapping[str, Any]) -> Sweep:
+        """Start ``{name, base, grid}``; raises ``ApiError`` (422) naming each bad grid path."""
+        return cast(Sweep, self._call("POST", "/v1/sweeps", json=dict(sweep)).json())
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        return cast(Sweep, self._call("GET", f"/v1/sweeps/{sweep_id}").json())
+
+    def wait_sweep(
+        self,
+        sweep_id: str,
+        *,
+        timeout: float = 3600.0,
+        poll_s: float = 0.5,
+        on_progress: Callable[[Sweep], None] | None = None,
+    ) -> Sweep:
+        """Poll until every child is final; ``TimeoutError`` after ``timeout`` seconds."""
+        return _poll(
+            lambda: self.get_sweep(sweep_id),
+            SWEEP_FINAL,
+            what=f"sweep {sweep_id}",
+            timeout=timeout,
+            poll_s=poll_s,
+            on_progress=on_progress,
+        )
 
     # --- the service ---------------------------------------------------------
     def healthy(self) -> bool:
@@ -186,3 +255,27 @@ class GradatlasClient:
             return self.http.get("/readyz").status_code == 200
         except httpx.TransportError:
             return False
+
+
+_Polled = TypeVar("_Polled", Experiment, Sweep)
+
+
+def _poll(
+    get: Callable[[], _Polled],
+    final: frozenset[str],
+    *,
+    what: str,
+    timeout: float,
+    poll_s: float,
+    on_progress: Callable[[_Polled], None] | None,
+) -> _Polled:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = get()
+        if on_progress is not None:
+            on_progress(body)
+        if body["status"] in final:
+            return body
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} still {body['status']} after {timeout} s")
+        time.sleep(poll_s)

@@ -112,3 +112,48 @@ def test_health_checks(api: GradatlasClient, store: Store) -> None:
     with GradatlasClient(f"http://127.0.0.1:{free_port()}", timeout=1) as nobody:
         assert not nobody.healthy()
         assert not nobody.ready()
+
+
+def test_plot_and_remedy_of_a_finished_run(
+    api: GradatlasClient, store: Store, settings: Settings
+) -> None:
+    vanishing = SPEC.model_copy(
+        update={"model": SPEC.model.model_copy(update={"depth": 10, "activation": "sigmoid"})}
+    )
+    exp = api.submit(vanishing)
+    with pytest.raises(ApiError) as info:
+        api.remedy(exp["id"], 0)
+    assert info.value.status == 409  # no diagnosis before it has run
+    ExperimentRunner(store, settings).run(exp["id"])
+    assert api.plot(exp["id"], "gradient-profile").startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"<svg" in api.plot(exp["id"], "training-curves", "svg")[:500]
+    diagnosis = api.get(exp["id"])["diagnosis"]
+    assert diagnosis is not None
+    assert diagnosis["verdict"] == "vanishing"
+    new = api.remedy(exp["id"], 0)
+    assert new["status"] == "queued"
+    assert new["meta"] == {"derived_from": exp["id"], "remedy": "0"}
+    changed = diagnosis["remedies"][0]["change"]
+    assert {k: new["spec"]["model"][k.split(".")[1]] for k in changed} == changed
+
+
+def test_sweep_submit_get_and_wait(api: GradatlasClient, store: Store, settings: Settings) -> None:
+    base = SPEC.model_dump(mode="json", exclude={"name"})
+    sweep = api.submit_sweep({"name": "s", "base": base, "grid": {"model.depth": [2, 3]}})
+    assert sweep["status"] == "queued"
+    assert api.get_sweep(sweep["id"])["id"] == sweep["id"]
+    with pytest.raises(TimeoutError, match=f"sweep {sweep['id']} still queued"):
+        api.wait_sweep(sweep["id"], timeout=0.1, poll_s=0.05)
+    for row in sweep["children"]:
+        ExperimentRunner(store, settings).run(row["id"])
+    seen: list[float] = []
+    done = api.wait_sweep(
+        sweep["id"], timeout=10, poll_s=0.05, on_progress=lambda s: seen.append(s["progress"])
+    )
+    assert done["status"] == "succeeded"
+    assert seen == [1.0]
+    assert [row["params"] for row in done["children"]] == [{"model.depth": 2}, {"model.depth": 3}]
+    with pytest.raises(ApiError) as info:
+        api.submit_sweep({"base": base, "grid": {"model.depth": [2, 900]}})
+    assert info.value.status == 422
+    assert [e["field"] for e in info.value.errors] == ["grid.model.depth"]
