@@ -2,11 +2,13 @@
 
 Subcommands live in :data:`SUBCOMMANDS`; each one adds its own arguments and
 returns an exit status. Exit statuses: 0 done (a diverged run is a result, so
-it is 0 too), 1 the run failed, 2 a bad spec, bad arguments or an unknown name.
+it is 0 too), 1 the run failed, 2 a bad spec, bad arguments or an unknown name;
+the service subcommands (``service_cli``: submit, status, wait, list, cancel,
+stats, plot, remedy, sweep) add 3, the service is unreachable.
 
-To add a subcommand (the service ones: submit, status, wait, stats, cancel),
-write a :class:`Subcommand` and append it to :data:`SUBCOMMANDS`; import heavy
-modules inside its ``run`` so other subcommands stay quick to start.
+To add a subcommand, write a :class:`Subcommand` and append it to
+:data:`SUBCOMMANDS`; import heavy modules inside its ``run`` so other
+subcommands stay quick to start.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pydantic import ValidationError
 
 from gradatlas import examples
+from gradatlas.client.service_cli import SERVICE_SUBCOMMANDS
 from gradatlas.core.spec import ExperimentSpec
 
 if TYPE_CHECKING:
@@ -240,6 +243,7 @@ SUBCOMMANDS: list[Subcommand] = [
         _run,
     ),
     Subcommand("spec", "print, list or describe example specs", _add_spec_arguments, _spec),
+    *(Subcommand(*command) for command in SERVICE_SUBCOMMANDS),
 ]
 
 
