@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -101,8 +102,10 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
             entry["limit"] = limit
         if "expected" in ctx:
             entry["allowed"] = re.findall(r"'([^']*)'", str(ctx["expected"]))
-        if "input" in e and not isinstance(e["input"], dict | list):
-            entry["input"] = e["input"]
+        if "input" in e and isinstance(e["input"], str | int | float | bool | None):
+            # A scalar echoes back (NaN as text: JSON has none); a body or bytes would not.
+            x = e["input"]
+            entry["input"] = str(x) if isinstance(x, float) and not math.isfinite(x) else x
         by_field.setdefault(field, []).append(entry)
     out = []
     for entries in by_field.values():
@@ -159,6 +162,16 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        raw_body = any(isinstance(e.get("input"), bytes) for e in exc.errors())
+        if raw_body and media and not (media == "application/json" or media.endswith("+json")):
+            # FastAPI hands a body it did not parse as JSON to validation as raw bytes.
+            return problem(
+                415,
+                _title(415),
+                f"The body was sent as {media!r}; send it as application/json.",
+                instance=request.url.path,
+            )
         errors = field_errors(exc.errors())
         is_spec = request.method == "POST" and any(
             not e.get("in") for e in errors

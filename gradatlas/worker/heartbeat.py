@@ -30,6 +30,10 @@ class Heartbeat(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
+        try:
+            self.store.worker_started(self.worker, ttl_s=3 * self.every_s)
+        except StoreUnavailable as e:
+            log.warning("worker start not recorded: %s", e)
         while True:
             try:
                 self.store.beat(self.worker, ttl_s=3 * self.every_s)

@@ -266,3 +266,26 @@ def test_polling_reads_this_process_writes_at_once(client: TestClient) -> None:
     assert client.get(f"/v1/experiments/{exp['id']}").json()["status"] == "cancelled"
     assert client.delete(f"/v1/experiments/{exp['id']}").status_code == 204
     is_problem(client.get(f"/v1/experiments/{exp['id']}"), 404)
+
+
+def test_a_body_that_is_not_json_gets_415_not_500(client: TestClient) -> None:
+    r = client.post(
+        "/v1/experiments",
+        content=b'{"model": {"depth": 2, "activation": "relu"}}',
+        headers={"content-type": "text/plain"},
+    )
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "application/json" in r.json()["detail"]
+
+
+def test_a_nan_in_the_spec_is_a_422_naming_the_field(client: TestClient) -> None:
+    # Python's JSON parser accepts NaN; the error must still be valid JSON.
+    r = client.post(
+        "/v1/experiments",
+        content=b'{"model": {"depth": 2, "activation": "relu"}, '
+        b'"training": {"learning_rate": NaN}}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["training.learning_rate"]

@@ -327,6 +327,18 @@ def test_draining_flags(store: Store) -> None:
     assert not store.draining("w2")
 
 
+def test_a_restarted_worker_of_the_same_name_is_not_draining(store: Store) -> None:
+    # A worker killed during its shutdown leaves its flag; its successor has its name.
+    store.set_draining("celery@host", ttl_s=3600)
+    store.worker_started("celery@host", ttl_s=5)
+    assert not store.draining("celery@host")
+    assert store.alive_workers() == ["celery@host"]
+    store.set_draining("celery@host", ttl_s=3600)
+    store.worker_gone("celery@host")  # a clean shutdown spends the flag too
+    assert not store.draining("celery@host")
+    assert store.alive_workers() == []
+
+
 def test_ids_made_in_a_burst_strictly_increase() -> None:
     ids = [new_id() for _ in range(1000)]
     assert ids == sorted(ids)

@@ -28,9 +28,27 @@ class WorkersMixin(Keyspace):
         with guard():
             self.redis.zadd(self._k("workers"), {worker: now + ttl_s})
 
-    def worker_gone(self, worker: str) -> None:
+    def worker_started(self, worker: str, *, ttl_s: float, now: float | None = None) -> None:
+        """A worker process has started: alive, and not draining.
+
+        Worker names (``celery@host``) are reused across restarts, so a drain flag
+        left by a predecessor that died before its shutdown finished must not make the
+        newcomer hand back every run it is given.
+        """
+        now = time.time() if now is None else now
         with guard():
-            self.redis.zrem(self._k("workers"), worker)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(self._k("draining", worker))
+            pipe.zadd(self._k("workers"), {worker: now + ttl_s})
+            pipe.execute()
+
+    def worker_gone(self, worker: str) -> None:
+        """A worker process has shut down: no longer alive, and its drain flag is spent."""
+        with guard():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.zrem(self._k("workers"), worker)
+            pipe.delete(self._k("draining", worker))
+            pipe.execute()
 
     def alive_workers(self, *, now: float | None = None) -> list[str]:
         now = time.time() if now is None else now
