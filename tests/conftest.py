@@ -26,6 +26,7 @@ from service_procs import (
     wait_until,
 )
 
+from gradatlas.core.settings import Settings
 from gradatlas.core.store import Store, connect
 
 
@@ -55,6 +56,14 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
 @pytest.fixture
 def store(redis_client: redis.Redis) -> Store:
     return Store(redis_client, prefix=f"t{uuid.uuid4().hex[:10]}", result_ttl_s=3600)
+
+
+@pytest.fixture
+def settings(store: Store, redis_server: RedisServer) -> Settings:
+    """Settings for an app over ``store``, with a queue of its own."""
+    return Settings(
+        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -136,6 +136,8 @@ class Recorder:
         self._grad_norm = np.zeros(L)
         self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
         self._ones = _Ones(net.dtype)
+        #: Entries of each layer's output (batch x width), per batch size.
+        self._output_sizes: dict[int, F64] = {}
         self.bn_values: dict[str, F64] | None = None
         if net.batch_norm:
             self.bn_values = {
@@ -183,7 +185,10 @@ class Recorder:
 
     def _activations(self, r: int, ws: Workspace) -> None:
         v, H, logits = self.values, ws.H, ws.Z.views[-1]
-        size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
+        size = self._output_sizes.get(ws.batch)
+        if size is None:
+            size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
+            self._output_sizes[ws.batch] = size
         flat_logits = logits.reshape(1, -1)
         sums = np.append(H.per_layer(self._ones.row_sums), self._ones.row_sums(flat_logits))
         sq = np.append(H.per_layer(_sumsq), _sumsq(flat_logits))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,13 +13,6 @@ from gradatlas.core.settings import Settings
 from gradatlas.core.store import Store, connect
 
 SPEC = {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
-
-
-@pytest.fixture
-def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
-    )
 
 
 @pytest.fixture

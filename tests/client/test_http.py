@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import uvicorn
-from service_procs import free_port, wait_until
+from service_procs import free_port, serve
 
 from gradatlas.api.app import create_app
 from gradatlas.client.http import ApiError, GradatlasClient
@@ -28,26 +24,9 @@ SPEC = ExperimentSpec.model_validate(
 
 
 @pytest.fixture
-def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
-    )
-
-
-@pytest.fixture
 def base_url(settings: Settings, store: Store) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=20, what="uvicorn to start")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(settings, store=store)) as base:
+        yield base
 
 
 @pytest.fixture

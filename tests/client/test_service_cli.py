@@ -9,20 +9,15 @@ redis-server, a Celery worker and uvicorn as docker-compose.yml runs them
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
-import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from service_procs import BIN, Proc, RedisServer, free_port, service_env, wait_until
+from service_procs import BIN, Proc, RedisServer, free_port, serve, service_env
 
 from gradatlas.api.app import create_app
 from gradatlas.client.cli import main
@@ -73,28 +68,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, out, err
 
     return run
-
-
-@contextlib.contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn in a thread; its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=20, what="uvicorn to start")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def settings(store: Store, redis_server: RedisServer) -> Settings:
-    return Settings(
-        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
-    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any, Literal, get_args
 
 from gradatlas.core.spec import ExperimentSpec
+from gradatlas.core.store.connection import as_text
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -53,7 +54,7 @@ class ExperimentRecord:
     @classmethod
     def from_hash(cls, h: Mapping[Any, Any]) -> ExperimentRecord:
         """Build a record from a Redis hash (``HGETALL``: bytes or str)."""
-        d = {_text(k): _text(v) for k, v in h.items()}
+        d = {as_text(k): as_text(v) for k, v in h.items()}
         return cls(
             id=d["id"],
             spec_json=d["spec"],
@@ -88,7 +89,3 @@ def _opt_float(s: str | None) -> float | None:
 
 def _opt_json(s: str | None) -> Any:
     return json.loads(s) if s else None
-
-
-def _text(x: Any) -> str:
-    return x.decode() if isinstance(x, bytes) else str(x)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradatlas.core.errors import NotFound
-from gradatlas.core.store.connection import guard, new_id
+from gradatlas.core.store.connection import as_text, guard, new_id
 from gradatlas.core.store.record import ExperimentRecord
 from gradatlas.core.store.store import Store
 
@@ -44,7 +44,7 @@ class SweepRecord:
 
     @classmethod
     def from_hash(cls, h: Mapping[Any, Any]) -> SweepRecord:
-        d = {_text(k): _text(v) for k, v in h.items()}
+        d = {as_text(k): as_text(v) for k, v in h.items()}
         return cls(
             id=d["id"],
             name=d["name"],
@@ -158,7 +158,7 @@ class SweepStore:
         with guard():
             while len(items) <= limit:
                 want = limit + 1 - len(items)
-                ids = [_text(i) for i in self.redis.zrevrangebylex(index, start, "-", 0, want)]
+                ids = [as_text(i) for i in self.redis.zrevrangebylex(index, start, "-", 0, want)]
                 if not ids:
                     break
                 pipe = self.redis.pipeline(transaction=False)
@@ -173,7 +173,3 @@ class SweepStore:
         if len(items) > limit:
             return SweepPage(items[:limit], items[limit - 1].id)
         return SweepPage(items, None)
-
-
-def _text(x: Any) -> str:
-    return x.decode() if isinstance(x, bytes) else str(x)
