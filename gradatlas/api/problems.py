@@ -223,15 +223,15 @@ def _title(status: int) -> str:
         return "Error"
 
 
-def field_errors_of(exc: SpecError, *, prefix: str = "") -> list[dict[str, Any]]:
+def field_errors_of(exc: SpecError) -> list[dict[str, Any]]:
     """Core ``{loc, msg, input?}`` entries as the API's ``{field, message, input?}``."""
     out: list[dict[str, Any]] = []
     for e in exc.errors:
         if "field" in e:  # already in the API's shape (server limits)
-            out.append({**e, "field": prefix + str(e["field"])})
+            out.append(e)
             continue
         entry: dict[str, Any] = {
-            "field": prefix + (".".join(str(p) for p in e.get("loc", ())) or "request"),
+            "field": ".".join(str(p) for p in e.get("loc", ())) or "request",
             "message": str(e.get("msg", exc.detail)),
         }
         if "input" in e:

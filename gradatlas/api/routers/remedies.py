@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
-from gradatlas.api.problems import field_errors_of
 from gradatlas.api.responses import DOC_422, DOC_503, problem_doc
 from gradatlas.api.schemas import VIEW_EXAMPLE, ExperimentView
 from gradatlas.api.submit import accepted, create_and_dispatch
@@ -76,7 +75,7 @@ def apply(
     except SpecError as exc:
         raise SpecError(
             f"Remedy {k} of experiment {experiment_id} gives an invalid spec: {exc.detail}",
-            field_errors_of(exc),
+            exc.errors,
         ) from exc
     spec = spec.model_copy(update={"name": f"{record.spec.name[:_NAME_ROOM]} +remedy {k}"})
     created = create_and_dispatch(

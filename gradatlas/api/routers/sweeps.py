@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from gradatlas.api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
 from gradatlas.api.dispatch import Dispatcher
 from gradatlas.api.limits import check_limits
-from gradatlas.api.problems import field_errors_of
 from gradatlas.api.render import etag_for, parse_filename, retention_s, serve
 from gradatlas.api.responses import DOC_422, DOC_503, image_responses, problem_doc
 from gradatlas.api.routers.plots import load_result
@@ -42,12 +41,10 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _children(request: SweepRequest, settings: Settings) -> list[SweepChild]:
     """Every child spec, valid and within the server's limits, or one 422 naming them."""
-    try:
-        children = expand(
-            request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
-        )
-    except SpecError as exc:
-        raise SpecError(exc.detail, field_errors_of(exc)) from exc
+    # A SpecError from expand() reaches the problem handler, which names each field.
+    children = expand(
+        request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
+    )
     errors: dict[tuple[str, str], dict[str, Any]] = {}
     for child in children:
         try:
