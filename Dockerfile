@@ -9,7 +9,12 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, so editing the code does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN mkdir -p gradatlas && touch gradatlas/__init__.py && pip install . && pip uninstall -y gradatlas
+RUN mkdir -p core api worker gradatlas \
+ && touch core/__init__.py api/__init__.py worker/__init__.py gradatlas/__init__.py \
+ && pip install . && pip uninstall -y gradatlas
+COPY core ./core
+COPY api ./api
+COPY worker ./worker
 COPY gradatlas ./gradatlas
 RUN pip install --no-deps .
 
@@ -28,4 +33,4 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /tmp
 USER 10001:10001
 EXPOSE 8000
-CMD ["python", "-m", "gradatlas.api"]
+CMD ["python", "-m", "api"]

@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
-from gradatlas.core.spec import ExperimentSpec  # noqa: E402
-from gradatlas.core.train import Run  # noqa: E402
+from core.spec import ExperimentSpec  # noqa: E402
+from core.train import Run  # noqa: E402
 
 
 @dataclass(frozen=True)

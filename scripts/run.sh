@@ -45,9 +45,9 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$REDIS_PORT" ping >/dev/null
 
-"$VENV/bin/celery" -A gradatlas.worker.celery_app worker --loglevel=INFO --pool=prefork &
+"$VENV/bin/celery" -A worker.celery_app worker --loglevel=INFO --pool=prefork &
 pids+=($!)
-"$VENV/bin/python" -m gradatlas.api &
+"$VENV/bin/python" -m api &
 pids+=($!)
 
 echo "run.sh: API on http://${GRADATLAS_API_HOST}:${GRADATLAS_API_PORT} (docs at /docs);" \

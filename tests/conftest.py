@@ -26,8 +26,8 @@ from service_procs import (
     wait_until,
 )
 
-from gradatlas.core.settings import Settings
-from gradatlas.core.store import Store, connect
+from core.settings import Settings
+from core.store import Store, connect
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -62,7 +62,7 @@ def test_api_serves_port_8000_and_is_checked_on_readyz() -> None:
     assert api["environment"]["GRADATLAS_API_PORT"] == "8000"
     assert api["environment"]["GRADATLAS_API_HOST"] == "0.0.0.0"
     assert "http://127.0.0.1:8000/readyz" in " ".join(api["healthcheck"]["test"])
-    assert api["command"] == ["python", "-m", "gradatlas.api"]
+    assert api["command"] == ["python", "-m", "api"]
 
 
 def test_worker_scales_and_has_time_to_hand_back() -> None:
@@ -72,7 +72,7 @@ def test_worker_scales_and_has_time_to_hand_back() -> None:
     grace = worker["stop_grace_period"]
     seconds = int(grace[:-1]) * {"s": 1, "m": 60}[grace[-1]]
     assert seconds >= 30
-    assert worker["command"][:4] == ["celery", "-A", "gradatlas.worker.celery_app", "worker"]
+    assert worker["command"][:4] == ["celery", "-A", "worker.celery_app", "worker"]
 
 
 def test_flower_is_opt_in_and_authenticated() -> None:
@@ -90,7 +90,7 @@ def test_make_run_starts_the_same_commands() -> None:
     script = (ROOT / "scripts" / "run.sh").read_text()
     worker = " ".join(SERVICES["worker"]["command"])
     assert f'"$VENV/bin/{worker.split(" ", 1)[0]}" {worker.split(" ", 1)[1]}' in script
-    assert '"$VENV/bin/python" -m gradatlas.api' in script
+    assert '"$VENV/bin/python" -m api' in script
     for flag in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction"):
         assert flag in script
 

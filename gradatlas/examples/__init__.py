@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from gradatlas.core.spec import ExperimentSpec
+from core.spec import ExperimentSpec
 
 #: What each example shows, keyed by file stem (= the spec's "name").
 DESCRIPTIONS: dict[str, str] = {

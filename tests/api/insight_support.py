@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from service_procs import RedisServer
 
-from gradatlas.api.app import create_app
-from gradatlas.core.settings import Settings
-from gradatlas.core.store import Store, connect
-from gradatlas.worker.runner import ExperimentRunner
+from api.app import create_app
+from core.settings import Settings
+from core.store import Store, connect
+from worker.runner import ExperimentRunner
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CSP = "default-src 'none'; style-src 'unsafe-inline'"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gradatlas.api.app import create_app
-from gradatlas.core.settings import Settings
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.store import Store
-from gradatlas.worker.runner import ExperimentRunner
+from api.app import create_app
+from core.settings import Settings
+from core.spec import ExperimentSpec
+from core.store import Store
+from worker.runner import ExperimentRunner
 
 TINY: dict[str, Any] = {
     "seed": 1,
@@ -206,7 +206,7 @@ def test_stats_are_served_gzip_as_stored_with_etag(
 
 
 def test_partial_stats_while_running_carry_no_etag(client: TestClient, store: Store) -> None:
-    from gradatlas.core.store import encode_result
+    from core.store import encode_result
 
     exp = submit(client)
     store.claim(exp["id"], worker="w", max_attempts=3, lease_s=30)

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from gradatlas.api.app import create_app
-from gradatlas.core.settings import Settings
-from gradatlas.core.store import Store, connect
+from api.app import create_app
+from core.settings import Settings
+from core.store import Store, connect
 
 SPEC = {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
 

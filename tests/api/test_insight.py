@@ -19,9 +19,9 @@ from insight_support import (
 )
 from service_procs import RedisServer
 
-from gradatlas.core.diagnosis import apply_remedy
-from gradatlas.core.spec import ACTIVATION_NAMES, ExperimentSpec
-from gradatlas.core.store import Store
+from core.diagnosis import apply_remedy
+from core.spec import ACTIVATION_NAMES, ExperimentSpec
+from core.store import Store
 
 
 @pytest.fixture(scope="module")

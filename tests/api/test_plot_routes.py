@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from insight_support import TINY, VANISHING, check_image, finished, is_problem, service, submit
 from service_procs import RedisServer
 
-from gradatlas.api.render import NAMESPACE, experiment_plot_key
-from gradatlas.api.routers.compare import MAX_COMPARE
-from gradatlas.core.plots import PLOTS
-from gradatlas.core.store import Store, encode_result
+from api.render import NAMESPACE, experiment_plot_key
+from api.routers.compare import MAX_COMPARE
+from core.plots import PLOTS
+from core.store import Store, encode_result
 
 
 @pytest.fixture(scope="module")

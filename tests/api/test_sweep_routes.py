@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from insight_support import TINY, check_image, is_problem, run_it, service, settings_of
 from service_procs import RedisServer
 
-from gradatlas.api.sweep_views import sweep_status
-from gradatlas.core.plots import SWEEP_PLOTS
-from gradatlas.core.store import ExperimentRecord, Status, Store, SweepStore
+from api.sweep_views import sweep_status
+from core.plots import SWEEP_PLOTS
+from core.store import ExperimentRecord, Status, Store, SweepStore
 
 BASE: dict[str, Any] = {k: v for k, v in TINY.items() if k != "name"}
 GRID: dict[str, list[Any]] = {"model.activation": ["sigmoid", "relu"], "model.depth": [2, 4]}

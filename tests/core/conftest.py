@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradatlas.core.spec import ExperimentSpec
+from core.spec import ExperimentSpec
 
 SpecFactory = Callable[..., ExperimentSpec]
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gradatlas.core.nn.activations import (
+from core.nn.activations import (
     ACTIVATIONS,
     GELU_A,
     GELU_C,
@@ -17,7 +17,7 @@ from gradatlas.core.nn.activations import (
     Activation,
     make_activation,
 )
-from gradatlas.core.spec import ACTIVATION_NAMES
+from core.spec import ACTIVATION_NAMES
 
 Arr = NDArray[np.floating]
 SLOPE = 0.2  # a leaky_relu slope far from the default, so a default slipping in shows

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradatlas.core.data import GENERATORS, Split, load_digits, make_dataset, standardise
-from gradatlas.core.spec import DATASET_NAMES, DataSpec
+from core.data import GENERATORS, Split, load_digits, make_dataset, standardise
+from core.spec import DATASET_NAMES, DataSpec
 
 SMALL: dict[str, dict[str, Any]] = {
     "spiral": {"n_samples": 300, "n_classes": 4},

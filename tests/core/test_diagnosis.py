@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from gradatlas.core import diagnosis as dx
-from gradatlas.core.diagnosis import apply_remedy, diagnose
-from gradatlas.core.errors import SpecError
-from gradatlas.core.result import LayerInfo, ResultDict
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.train import run_experiment
+from core import diagnosis as dx
+from core.diagnosis import apply_remedy, diagnose
+from core.errors import SpecError
+from core.result import LayerInfo, ResultDict
+from core.spec import ExperimentSpec
+from core.train import run_experiment
 
 DEPTH = 6
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.spec import ExperimentSpec
 from gradatlas import examples
-from gradatlas.core.spec import ExperimentSpec
 
 EXAMPLE_DIR = Path(examples.__file__).parent
 NAMES = examples.names()

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from gradatlas.core.nn.init import INITIALISERS
-from gradatlas.core.spec import INIT_NAMES
+from core.nn.init import INITIALISERS
+from core.spec import INIT_NAMES
 
 #: Var[W_ij] from init.py's docstring, and the kurtosis E[w^4]/Var^2 of the distribution.
 VARIANCE: dict[str, tuple[Callable[[int, int], float], float]] = {

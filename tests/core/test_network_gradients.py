@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gradatlas.core.nn import INITIALISERS, MLP, make_activation, softmax_cross_entropy
-from gradatlas.core.nn.layers import BN_EPS, BN_MOMENTUM, BatchNorm
-from gradatlas.core.spec import ACTIVATION_NAMES, INIT_NAMES
+from core.nn import INITIALISERS, MLP, make_activation, softmax_cross_entropy
+from core.nn.layers import BN_EPS, BN_MOMENTUM, BatchNorm
+from core.spec import ACTIVATION_NAMES, INIT_NAMES
 
 Arr = NDArray[np.floating]
 SIZES = [3, 5, 5, 5, 4]

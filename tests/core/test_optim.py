@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gradatlas.core.nn import softmax_cross_entropy
-from gradatlas.core.nn.optim import clip_global_norm, make_optimizer
-from gradatlas.core.spec import OPTIMIZER_NAMES, ExperimentSpec
-from gradatlas.core.train import Run
+from core.nn import softmax_cross_entropy
+from core.nn.optim import clip_global_norm, make_optimizer
+from core.spec import OPTIMIZER_NAMES, ExperimentSpec
+from core.train import Run
 
 Arr = NDArray[np.floating]
 SIZE, N_WEIGHTS = 40, 25  # theta entries; the first N_WEIGHTS are dense weights

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from gradatlas.core import plots, theory
-from gradatlas.core.errors import NotFound, SpecError
-from gradatlas.core.result import ResultDict
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.train import run_experiment
+from core import plots, theory
+from core.errors import NotFound, SpecError
+from core.result import ResultDict
+from core.spec import ExperimentSpec
+from core.train import run_experiment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WIDTH = 800

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradatlas.core.result import ResultDict
-from gradatlas.core.result_io import load_json, load_npz, result_arrays, save_json, save_npz
-from gradatlas.core.spec import LAYER_STATS
+from core.result import ResultDict
+from core.result_io import load_json, load_npz, result_arrays, save_json, save_npz
+from core.spec import LAYER_STATS
 
 
 def fake_result(n_records: int = 3, n_layers: int = 4, batch_norm: bool = False) -> ResultDict:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from gradatlas.core.result import Summary
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.train import Run, run_experiment
+from core.result import Summary
+from core.spec import ExperimentSpec
+from core.train import Run, run_experiment
 
 DEPTH = 15
 SEEDS = (0, 1, 2)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gradatlas.core.spec import (
+from core.spec import (
     ACTIVATION_NAMES,
     DATASET_NAMES,
     DATASET_SHAPES,

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gradatlas.core.nn import INITIALISERS, MLP, make_activation, softmax_cross_entropy
-from gradatlas.core.spec import LAYER_STATS, ExperimentSpec
-from gradatlas.core.stats import HISTOGRAM_RANGE, Recorder, profile_summary
-from gradatlas.core.train import Run, build_network, run_experiment
+from core.nn import INITIALISERS, MLP, make_activation, softmax_cross_entropy
+from core.spec import LAYER_STATS, ExperimentSpec
+from core.stats import HISTOGRAM_RANGE, Recorder, profile_summary
+from core.train import Run, build_network, run_experiment
 
 Arr = NDArray[np.floating]
 SpecFactory = Callable[..., ExperimentSpec]

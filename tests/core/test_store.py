@@ -8,10 +8,10 @@ from typing import Any, cast
 
 import pytest
 
-from gradatlas.core.errors import Conflict, NotFound, StoreUnavailable
-from gradatlas.core.result import ResultDict
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.store import (
+from core.errors import Conflict, NotFound, StoreUnavailable
+from core.result import ResultDict
+from core.spec import ExperimentSpec
+from core.store import (
     FINAL_STATUSES,
     Store,
     connect,

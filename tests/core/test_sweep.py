@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from gradatlas.core.errors import SpecError
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.sweep import check_grid, count_children, expand, is_spec_path
+from core.errors import SpecError
+from core.spec import ExperimentSpec
+from core.sweep import check_grid, count_children, expand, is_spec_path
 
 BASE: dict[str, Any] = {
     "seed": 3,

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from gradatlas.core import theory
-from gradatlas.core.errors import SpecError
-from gradatlas.core.nn.activations import make_activation
-from gradatlas.core.spec import ACTIVATION_NAMES, INIT_NAMES, ExperimentSpec
+from core import theory
+from core.errors import SpecError
+from core.nn.activations import make_activation
+from core.spec import ACTIVATION_NAMES, INIT_NAMES, ExperimentSpec
 
 
 def spec(**model: object) -> ExperimentSpec:
@@ -84,7 +84,7 @@ def test_phi_and_derivative_match_core_nn(name: str) -> None:
 
 @pytest.mark.parametrize("init", INIT_NAMES)
 def test_sigma_w2_matches_the_engines_initialisers(init: str, rng: np.random.Generator) -> None:
-    from gradatlas.core.nn.init import INITIALISERS
+    from core.nn.init import INITIALISERS
 
     for fan_in, fan_out in [(300, 300), (40, 400), (400, 40)]:
         w = INITIALISERS[init](rng, fan_in, fan_out)

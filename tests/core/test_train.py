@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradatlas.core.result import Progress, ResultDict
-from gradatlas.core.spec import LAYER_STATS, TARGET_RECORDS, ExperimentSpec
-from gradatlas.core.train import Run, run_experiment
+from core.result import Progress, ResultDict
+from core.spec import LAYER_STATS, TARGET_RECORDS, ExperimentSpec
+from core.train import Run, run_experiment
 
 SpecFactory = Callable[..., ExperimentSpec]
 

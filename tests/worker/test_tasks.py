@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 
-from gradatlas.core.result import ResultDict
-from gradatlas.core.settings import Settings, get_settings
-from gradatlas.core.spec import ExperimentSpec
-from gradatlas.core.store import Store, decode_result
-from gradatlas.core.train import run_experiment
-from gradatlas.worker.runner import ExperimentRunner
+from core.result import ResultDict
+from core.settings import Settings, get_settings
+from core.spec import ExperimentSpec
+from core.store import Store, decode_result
+from core.train import run_experiment
+from worker.runner import ExperimentRunner
 
 SMALL = ExperimentSpec.model_validate(
     {
@@ -67,7 +67,7 @@ def test_a_run_succeeds_with_the_engines_exact_result(store: Store) -> None:
 
 def decode_json(result: ResultDict) -> ResultDict:
     """The result as it looks after a JSON round trip (tuples -> lists etc.)."""
-    from gradatlas.core.store import encode_result
+    from core.store import encode_result
 
     return decode_result(encode_result(result))
 
@@ -193,7 +193,7 @@ def test_a_draining_worker_hands_its_run_back(store: Store) -> None:
 
 @pytest.fixture
 def task_env(store: Store, redis_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from gradatlas.worker import tasks
+    from worker import tasks
 
     monkeypatch.setenv("GRADATLAS_REDIS_URL", redis_server.url)
     monkeypatch.setenv("GRADATLAS_KEY_PREFIX", store.prefix)
@@ -206,7 +206,7 @@ def task_env(store: Store, redis_server: Any, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.usefixtures("task_env")
 def test_the_task_runs_an_experiment_by_id(store: Store) -> None:
-    from gradatlas.worker.tasks import run_experiment_task
+    from worker.tasks import run_experiment_task
 
     exp_id = store.create(SMALL).id
     assert run_experiment_task.run(exp_id) == "succeeded"
@@ -216,7 +216,7 @@ def test_the_task_runs_an_experiment_by_id(store: Store) -> None:
 
 @pytest.mark.usefixtures("task_env")
 def test_the_task_retries_later_while_another_attempt_holds_the_lease(store: Store) -> None:
-    from gradatlas.worker.tasks import run_experiment_task
+    from worker.tasks import run_experiment_task
 
     exp_id = store.create(SMALL).id
     store.claim(exp_id, worker="other", max_attempts=3, lease_s=30)

@@ -1,0 +1,255 @@
+"""``/v1/experiments``: submit, list, look at, read the statistics of, cancel, delete."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.cache import ViewCache
+from api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep
+from api.problems import EXAMPLE_422, PROBLEM_JSON
+from api.render import forget_plots
+from api.schemas import (
+    SPEC_EXAMPLES,
+    VIEW_EXAMPLE,
+    ExperimentPage,
+    ExperimentView,
+    experiment_view,
+)
+from api.submit import accepted, create_and_dispatch
+from core.errors import Conflict
+from core.spec import ExperimentSpec
+from core.store import Status
+from core.store.aio import AsyncReader
+
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+_JSON = "application/json"
+
+
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    example = {
+        "type": "urn:gradatlas:problem:...",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    return {"model": None, "content": {PROBLEM_JSON: {"example": example}}}
+
+
+_404 = _problem(404, "Not found", "No experiment '0193a1f2c3d4a1b2c3d4e5f6'.")
+_503 = _problem(503, "Store unavailable", "Redis cannot be reached: Connection refused.")
+STATS_EXAMPLE = {
+    "layers": [{"index": 0, "name": "dense_0", "fan_in": 2, "fan_out": 256}],
+    "steps": [0, 10],
+    "stats": {"grad_norm": [[0.1], [0.2]]},
+    "metrics": {
+        "epoch": [1],
+        "train_loss": [1.1],
+        "val_loss": [1.2],
+        "train_accuracy": [0.4],
+        "val_accuracy": [0.38],
+    },
+    "summary": {"gradient_ratio_log10": -11.9, "diverged_at_step": None},
+    "diagnosis": None,
+}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type=_JSON, headers=headers)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ExperimentView,
+    summary="Submit an experiment",
+    description="Validates the spec against CONTRACT.md and the server's limits, stores it "
+    "as `queued` and sends it to the workers. Poll the `Location` it answers with.",
+    responses={
+        202: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "queued"}}}},
+        422: {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}},
+        503: _503,
+    },
+)
+def submit(
+    spec: Annotated[ExperimentSpec, Body(openapi_examples=SPEC_EXAMPLES)],
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    owner: OwnerDep = None,
+) -> Response:
+    record = create_and_dispatch(
+        spec, store=store, dispatcher=dispatcher, settings=settings, owner=owner
+    )
+    return accepted(record, settings)
+
+
+@router.get(
+    "",
+    response_model=ExperimentPage,
+    summary="List experiments, newest first",
+    responses={
+        422: {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}},
+        503: _503,
+    },
+)
+def list_experiments(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor` of the previous page."
+        ),
+    ] = None,
+    status: Annotated[Status | None, Query(description="Only experiments in this status.")] = None,
+) -> Response:
+    page = store.list_experiments(status=status, limit=limit, cursor=cursor)
+    return _json(
+        {"items": [experiment_view(r) for r in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+def _etags(request: Request) -> list[str]:
+    header = request.headers.get("if-none-match", "")
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+@router.get(
+    "/{experiment_id}",
+    response_model=ExperimentView,
+    summary="One experiment: status, progress, summary, links",
+    description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
+    responses={404: _404, 503: _503},
+)
+async def get_experiment(experiment_id: str, request: Request) -> Response:
+    # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
+    # and no dependencies to resolve (they cost as much as the rest of the request).
+    cache: ViewCache = request.app.state.view_cache
+    view = cache.get(experiment_id)
+    if view is None:
+        reader: AsyncReader = request.app.state.reader
+        record = await reader.get(experiment_id)
+        body = json.dumps(experiment_view(record)).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
+        view = cache.put(experiment_id, body, etag)
+    if view.etag is None:
+        return Response(view.body, media_type=_JSON, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-cache", "ETag": view.etag}
+    if view.etag in _etags(request):
+        return Response(status_code=304, headers=headers)
+    return Response(view.body, media_type=_JSON, headers=headers)
+
+
+@router.get(
+    "/{experiment_id}/stats",
+    summary="The recorded statistics (CONTRACT.md section 3); partial while running",
+    description="Served as stored, gzip'd (`Content-Encoding: gzip`) to clients that accept "
+    "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
+    responses={
+        200: {"content": {_JSON: {"example": STATS_EXAMPLE}}},
+        404: _404,
+        409: _problem(
+            409,
+            "Conflict",
+            "Experiment 0193... is queued and has recorded nothing "
+            "yet; try again in a few seconds.",
+        ),
+        503: _503,
+    },
+)
+async def get_stats(
+    experiment_id: str, reader: ReaderDep, request: Request, settings: SettingsDep
+) -> Response:
+    stored = await reader.result_bytes(experiment_id)
+    if stored is None:
+        record = await reader.get(experiment_id)
+        why = f": {record.error}" if record.error else ""
+        raise Conflict(
+            f"Experiment {experiment_id} is {record.status} and has recorded "
+            f"nothing yet{why}" + ("; try again in a few seconds." if not record.final else "."),
+            retry_after=settings.retry_after_s,
+        )
+    headers = {
+        "Vary": "Accept-Encoding",
+        "Cache-Control": "no-cache" if stored.final else "no-store",
+    }
+    if stored.final and stored.etag:
+        headers["ETag"] = f'"{stored.etag}"'
+        if headers["ETag"] in _etags(request):
+            return Response(status_code=304, headers=headers)
+    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(stored.data, media_type=_JSON, headers=headers)
+    # Decompressing megabytes is CPU work: not on the event loop.
+    body = await run_in_threadpool(gzip.decompress, stored.data)
+    return Response(body, media_type=_JSON, headers=headers)
+
+
+def _accepts_gzip(header: str) -> bool:
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params or float(q) > 0
+            except ValueError:
+                return True
+    return False
+
+
+@router.post(
+    "/{experiment_id}/cancel",
+    response_model=ExperimentView,
+    summary="Cancel a queued or running experiment",
+    description="A queued experiment is cancelled at once (200). A running one stops within "
+    "about a second, after its current step (202: poll it until `cancelled`).",
+    responses={
+        200: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "cancelled"}}}},
+        202: {
+            "model": ExperimentView,
+            "content": {_JSON: {"example": {**VIEW_EXAMPLE, "cancel_requested": True}}},
+        },
+        404: _404,
+        409: _problem(
+            409, "Conflict", "Experiment 0193... has already succeeded; there is nothing to cancel."
+        ),
+        503: _503,
+    },
+)
+def cancel(
+    experiment_id: str, store: StoreDep, dispatcher: DispatcherDep, request: Request
+) -> Response:
+    outcome = store.request_cancel(experiment_id)
+    request.app.state.view_cache.drop(experiment_id)
+    if outcome == "cancelled":
+        dispatcher.revoke(experiment_id)
+    record = store.get(experiment_id)
+    return _json(experiment_view(record), 200 if outcome == "cancelled" else 202)
+
+
+@router.delete(
+    "/{experiment_id}",
+    status_code=204,
+    summary="Forget a finished experiment and its results",
+    responses={
+        404: _404,
+        409: _problem(
+            409,
+            "Conflict",
+            "Experiment 0193... is running: cancel it first, then delete it once it has stopped.",
+        ),
+        503: _503,
+    },
+)
+def delete(experiment_id: str, store: StoreDep, request: Request) -> Response:
+    store.delete(experiment_id)
+    request.app.state.view_cache.drop(experiment_id)
+    forget_plots(store, experiment_id)
+    return Response(status_code=204)

@@ -1,0 +1,191 @@
+"""``GET /v1/theory`` and ``GET /v1/activations``: answers that need no training."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from api.deps import StoreDep
+from api.render import etag_for, parse_filename, serve
+from api.responses import DOC_422, DOC_503, image_responses, problem_doc
+from api.submit import as_query_error
+from core import plots, theory
+from core.errors import SpecError
+from core.plots.activations import MAX_X
+from core.result import json_safe
+from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
+
+router = APIRouter(tags=["theory"])
+
+_JSON = "application/json"
+#: Cached derivative plots depend only on the query: keep them a day.
+DERIVATIVES_TTL_S = 24 * 3600
+DEFAULT_DERIVATIVES = "sigmoid,tanh,relu"
+
+THEORY_EXAMPLE = {
+    "activation": "sigmoid",
+    "init": "lecun_normal",
+    "depth": 20,
+    "applies": True,
+    "note": None,
+    "sigma_w2": 1.0,
+    "q_star": 0.2647,
+    "chi_1": 0.0557,
+    "factor_per_layer": 0.2361,
+    "backprop_ratio_log10": -11.9,
+    "gradient_ratio_log10": -11.7,
+    "backprop_profile_log10": [-11.9, "...", 0.0, 0.6],
+    "batch_norm_rate": 1.0336,
+    "batch_norm_factor_per_layer": 1.0167,
+}
+ACTIVATIONS_EXAMPLE = {
+    "activations": [theory.ACTIVATION_INFO["sigmoid"], theory.ACTIVATION_INFO["relu"]],
+    "flat_threshold": theory.FLAT_DERIVATIVE,
+    "links": {"derivatives": "/v1/activations/plots/derivatives.png?names=sigmoid,tanh,relu"},
+}
+
+
+def _json(body: Any, cache: str) -> Response:
+    text = json.dumps(json_safe(body), allow_nan=False)
+    return Response(text, media_type=_JSON, headers={"Cache-Control": cache})
+
+
+@router.get(
+    "/v1/theory",
+    summary="Mean-field prediction of how gradients scale with depth",
+    description="For a plain network of `depth` hidden layers of `width` units "
+    "(`n_features` inputs and `n_classes` outputs, default: as wide as the hidden layers): "
+    "the pre-activation variance fixed point `q_star`, `chi_1` = sigma_w^2 "
+    "E[phi'(sqrt(q*) z)^2], the factor per layer sqrt(chi_1), the per-layer profile and "
+    "log10 ratio of the back-propagated gradient norm (input over last hidden layer), and "
+    "the batch-norm rate E[phi'(u)^2]/Var[phi(u)]. With `batch_norm` or `residual`, "
+    "`applies` is false and `note` says why. Computed at once, without training; "
+    "see docs/insight.md.",
+    responses={
+        200: {"content": {_JSON: {"example": THEORY_EXAMPLE}}},
+        422: DOC_422,
+    },
+)
+def get_theory(
+    activation: Annotated[Activation, Query(description="Hidden-layer non-linearity.")],
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hidden layers.")],
+    init: Annotated[Init, Query(description="Weight initialiser.")] = "xavier_normal",
+    width: Annotated[int, Query(ge=1, le=MAX_WIDTH, description="Units per hidden layer.")] = 128,
+    negative_slope: Annotated[float, Query(ge=0.0, le=1.0, description="leaky_relu slope.")] = 0.01,
+    n_features: Annotated[int | None, Query(ge=1, le=MAX_WIDTH)] = None,
+    n_classes: Annotated[int | None, Query(ge=1, le=MAX_WIDTH)] = None,
+    batch_norm: bool = False,
+    residual: bool = False,
+) -> Response:
+    try:
+        predicted = theory.predict_for(
+            activation,
+            init,
+            depth,
+            width=width,
+            negative_slope=negative_slope,
+            n_features=n_features,
+            n_classes=n_classes,
+            batch_norm=batch_norm,
+            residual=residual,
+        )
+    except SpecError as exc:
+        raise as_query_error(exc) from exc
+    return _json(predicted, "public, max-age=86400")
+
+
+@router.get(
+    "/v1/activations",
+    summary="The activation functions: formula, derivative, where it is flat",
+    description="For each activation: its formula and derivative, the derivative's maximum "
+    "(sigmoid: 0.25 at 0, so each sigmoid layer passes at most a quarter of the gradient), "
+    "its value at 0, the ranges of x where |phi'(x)| < `flat_threshold` (1e-2; null for an "
+    "unbounded end) and the batch-norm rate. leaky_relu at negative_slope 0.01.",
+    responses={200: {"content": {_JSON: {"example": ACTIVATIONS_EXAMPLE}}}},
+)
+def list_activations() -> Response:
+    body = {
+        "activations": list(theory.ACTIVATION_INFO.values()),
+        "flat_threshold": theory.FLAT_DERIVATIVE,
+        "links": {
+            "derivatives": f"/v1/activations/plots/derivatives.png?names={DEFAULT_DERIVATIVES}"
+        },
+    }
+    return _json(body, "public, max-age=86400")
+
+
+def parse_names(names: str) -> list[str]:
+    out = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    if out == ["all"]:
+        return list(ACTIVATION_NAMES)
+    try:
+        plots.check_derivative_args(out, (-1.0, 1.0))
+    except SpecError as exc:
+        raise as_query_error(exc) from exc
+    return out
+
+
+@router.get(
+    "/v1/activations/plots/{filename}",
+    response_class=Response,
+    summary="Activation functions and their derivatives (the article's demo)",
+    description="`filename` is `derivatives.png` or `derivatives.svg`. Draws phi (top) and "
+    "phi' (bottom) of each activation in `names` over [`x_min`, `x_max`]: sigmoid's "
+    "derivative peaks at 0.25, ReLU's is a step. Cached by query, with an `ETag`.",
+    responses=image_responses(
+        (
+            404,
+            problem_doc(
+                404,
+                "Not found",
+                "No activation plot 'derivative.png'; there are: derivatives.{png,svg}",
+            ),
+        ),
+        (422, DOC_422),
+        (503, DOC_503),
+    ),
+)
+def derivatives_plot(
+    filename: str,
+    store: StoreDep,
+    request: Request,
+    names: Annotated[
+        str,
+        Query(
+            max_length=500,
+            description="Comma-separated activations, or `all`.",
+            examples=["sigmoid,relu"],
+        ),
+    ] = DEFAULT_DERIVATIVES,
+    x_min: Annotated[float, Query(ge=-MAX_X, le=MAX_X)] = -6.0,
+    x_max: Annotated[float, Query(ge=-MAX_X, le=MAX_X)] = 6.0,
+    negative_slope: Annotated[float, Query(ge=0.0, le=1.0)] = 0.01,
+) -> Response:
+    _, fmt = parse_filename(filename, ("derivatives",), "activation")
+    chosen = parse_names(names)
+    if not x_min < x_max:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "x_max"),
+                    "msg": f"x_max must be greater than x_min ({x_min:g})",
+                    "type": "value_error",
+                    "input": x_max,
+                }
+            ]
+        )
+    etag = etag_for(
+        "derivatives", ",".join(chosen), repr(x_min), repr(x_max), repr(negative_slope), fmt
+    )
+    return serve(
+        request,
+        store,
+        fmt,
+        lambda: plots.render_derivatives(chosen, fmt, (x_min, x_max), negative_slope),
+        key="derivatives:" + etag.strip('"'),
+        etag=etag,
+        ttl_s=DERIVATIVES_TTL_S,
+    )

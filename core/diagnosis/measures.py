@@ -1,0 +1,115 @@
+"""The numbers a diagnosis reads from a result, gathered once.
+
+Every statistic arrives as ``stats[name][record][layer]`` with None for a
+non-finite value; here they become ``(records, layers)`` float arrays with NaN.
+"Hidden" layers are ``0 .. depth-1``: the output layer has no activation, so it
+neither saturates nor dies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from core.result import ResultDict
+
+F64 = NDArray[np.float64]
+
+
+def stat_array(result: ResultDict, name: str) -> F64:
+    """``stats[name]`` as a ``(records, layers)`` array, None as NaN."""
+    rows = result["stats"].get(name, [])
+    n_layers = len(result["layers"])
+    if not rows:
+        return np.full((0, n_layers), np.nan)
+    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+
+
+def _nanmedian(a: F64) -> F64:
+    # np.nanmedian warns on an all-NaN column; a column of a stopped layer is legitimately empty.
+    out = np.full(a.shape[1], np.nan)
+    for j in range(a.shape[1]):
+        col = a[:, j][np.isfinite(a[:, j])]
+        if col.size:
+            out[j] = float(np.median(col))
+    return out
+
+
+@dataclass(frozen=True)
+class Measures:
+    depth: int
+    steps: list[int]
+    gradient_ratio: float | None
+    backprop_ratio: float | None
+    decay: float | None
+    backprop_decay: float | None
+    diverged_at: int | None
+    #: Median update ratio over the records, per layer (NaN where never finite).
+    update_median: F64
+    #: Mean saturation of the hidden layers at each record, and per layer at its worst record.
+    saturation_mean: F64
+    saturation_worst_record: int | None
+    saturation_layers: F64
+    #: Dead fraction per hidden layer at the last record.
+    dead_layers: F64
+    #: log10 of the largest total gradient norm over the run relative to step 0.
+    gradient_growth_log10: float | None
+    weight_change_last: F64
+    epochs: int
+    train_loss: list[float]
+    train_accuracy: list[float]
+    val_accuracy: list[float]
+    chance: float
+
+    @property
+    def saturation_peak(self) -> float:
+        return float(np.nanmax(self.saturation_mean)) if self.saturation_mean.size else 0.0
+
+    @property
+    def dead_mean(self) -> float:
+        return float(np.nanmean(self.dead_layers)) if self.dead_layers.size else 0.0
+
+
+def measure(result: ResultDict) -> Measures:
+    """Everything ``diagnose`` looks at, from the result alone."""
+    summary = result["summary"]
+    n_layers = len(result["layers"])
+    depth = max(1, n_layers - 1)
+    grad = stat_array(result, "grad_norm")
+    sat = stat_array(result, "saturation")[:, :depth]
+    dead = stat_array(result, "dead_fraction")[:, :depth]
+    with np.errstate(invalid="ignore"):
+        sat_mean = np.array([np.nanmean(r) if np.isfinite(r).any() else 0.0 for r in sat])
+    worst = int(np.argmax(sat_mean)) if sat_mean.size else None
+    growth: float | None = None
+    if grad.shape[0] > 1:
+        total = np.sqrt(np.nansum(grad**2, axis=1))
+        if total[0] > 0 and np.isfinite(total).all():
+            growth = math.log10(float(total.max()) / float(total[0]))
+    change = stat_array(result, "weight_change")
+    m = result["metrics"]
+    classes = result["layers"][-1]["fan_out"] if result["layers"] else 2
+    return Measures(
+        depth=depth,
+        steps=list(result["steps"]),
+        gradient_ratio=summary.get("gradient_ratio_log10"),
+        backprop_ratio=summary.get("backprop_ratio_log10"),
+        decay=summary.get("decay_per_layer"),
+        backprop_decay=summary.get("backprop_decay_per_layer"),
+        diverged_at=summary.get("diverged_at_step"),
+        update_median=_nanmedian(stat_array(result, "update_ratio")),
+        saturation_mean=sat_mean,
+        saturation_worst_record=worst,
+        saturation_layers=sat[worst] if worst is not None else np.zeros(depth),
+        dead_layers=np.nan_to_num(dead[-1]) if dead.shape[0] else np.zeros(depth),
+        gradient_growth_log10=growth,
+        weight_change_last=change[-1] if change.shape[0] else np.full(n_layers, np.nan),
+        epochs=len(m["epoch"]),
+        train_loss=[math.nan if v is None else v for v in m["train_loss"]],
+        train_accuracy=list(m["train_accuracy"]),
+        val_accuracy=list(m["val_accuracy"]),
+        chance=1.0 / max(classes, 1),
+    )

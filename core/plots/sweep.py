@@ -1,0 +1,157 @@
+"""Plots over several experiments: a comparison of profiles, and a sweep's two views.
+
+A sweep's children are (spec, result) pairs; a child still running or failed
+comes with ``None`` and is left out. Children are grouped by whatever varies
+between them apart from depth (say activation and initialiser), one colour per
+group, so that log10 gradient ratio against depth shows one line per group:
+straight lines are exponential decay with depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from core import theory
+from core.plots._style import LEGEND_SIZE, empty, integer_ticks, log10, new_figure, stat
+from core.result import ResultDict
+from core.spec import ExperimentSpec
+
+SweepChild = tuple[ExperimentSpec, ResultDict | None]
+#: Paths that never define a group: they differ between children by construction.
+_NOT_GROUPS = ("name", "seed", "model.depth")
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+            "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = str(v)
+    return out
+
+
+def group_labels(specs: Sequence[ExperimentSpec]) -> list[str]:
+    """A label per spec naming the values of the fields that vary (depth aside)."""
+    flats = [_flat(s.model_dump()) for s in specs]
+    varying = (
+        [p for p in flats[0] if p not in _NOT_GROUPS and len({f.get(p) for f in flats}) > 1]
+        if flats
+        else []
+    )
+    if not varying:
+        return ["all"] * len(specs)
+    return [", ".join(f"{p.rsplit('.', 1)[-1]}={f[p]}" for p in varying) for f in flats]
+
+
+def _profiles(
+    fig: Figure, axes: Any, items: Sequence[tuple[str, str, ResultDict]], title: str
+) -> Figure:
+    """Step-0 log10 grad_norm (top) and backprop_norm (bottom) per item, coloured by group."""
+    top, bottom = axes
+    colours: dict[str, str] = {}
+    for group, label, result in items:
+        colour = colours.setdefault(group, _COLOURS[len(colours) % len(_COLOURS)])
+        for ax, name in ((top, "grad_norm"), (bottom, "backprop_norm")):
+            data = log10(stat(result, name))
+            if data.shape[0]:
+                ax.plot(np.arange(data.shape[1]), data[0], "o-", ms=2.5, lw=1.4, color=colour,
+                        alpha=0.85, label=label)  # fmt: skip
+    top.set_title(title, fontsize=11)
+    top.set_ylabel("log10 ‖dL/dW‖", fontsize=9)
+    bottom.set_ylabel("log10 ‖dL/dz‖ (back-propagated)", fontsize=9)
+    bottom.set_xlabel("layer (input on the left)")
+    integer_ticks(bottom.xaxis)
+    handles, labels = top.get_legend_handles_labels()
+    if len({g for g, _, _ in items}) < len(items):  # many lines: one legend entry per group
+        handles = [Line2D([], [], color=c, lw=2) for c in colours.values()]
+        labels = list(colours)
+    top.legend(handles[:12], labels[:12], fontsize=LEGEND_SIZE, loc="best")
+    return fig
+
+
+def compare(results: Sequence[tuple[str, ResultDict]]) -> Figure:
+    """Several experiments' step-0 profiles overlaid, one labelled line each."""
+    fig, axes = new_figure(6.4, nrows=2, sharex=True)
+    if not results:
+        empty(axes[0], "nothing to compare")
+        return fig
+    items = [(label, label, result) for label, result in results]
+    return _profiles(fig, axes, items, "Gradient profiles at step 0")
+
+
+def _finished(children: Sequence[SweepChild]) -> list[tuple[ExperimentSpec, ResultDict]]:
+    return [(s, r) for s, r in children if r is not None and r.get("steps")]
+
+
+def sweep_profiles(children: Sequence[SweepChild]) -> Figure:
+    done = _finished(children)
+    fig, axes = new_figure(6.4, nrows=2, sharex=True)
+    if not done:
+        empty(axes[0], "no finished experiment yet")
+        return fig
+    groups = group_labels([s for s, _ in done])
+    items = [(g, f"{g}, depth {s.model.depth}", r) for g, (s, r) in zip(groups, done, strict=True)]
+    return _profiles(fig, axes, items, f"Gradient profiles at step 0 ({len(done)} experiments)")
+
+
+def ratio_vs_depth(children: Sequence[SweepChild]) -> Figure:
+    """log10 gradient ratio (layer 0 / last hidden) against depth, one line per group."""
+    done = _finished(children)
+    fig, ax = new_figure(5.0)
+    ax.set_title("log10 gradient ratio, layer 0 / last hidden layer, at step 0", fontsize=11)
+    if not done:
+        empty(ax, "no finished experiment yet")
+        return fig
+    groups = group_labels([s for s, _ in done])
+    by_group: dict[str, list[tuple[int, ResultDict, ExperimentSpec]]] = {}
+    for g, (s, r) in zip(groups, done, strict=True):
+        by_group.setdefault(g, []).append((s.model.depth, r, s))
+    theory_drawn = False
+    for k, (group, rows) in enumerate(by_group.items()):
+        rows.sort(key=lambda row: row[0])
+        colour = _COLOURS[k % len(_COLOURS)]
+        depth = np.array([d for d, _, _ in rows], dtype=np.float64)
+        bp = np.array([_num(r["summary"].get("backprop_ratio_log10")) for _, r, _ in rows])
+        gr = np.array([_num(r["summary"].get("gradient_ratio_log10")) for _, r, _ in rows])
+        ax.plot(depth, bp, "o-", color=colour, lw=1.8, label=group)
+        ax.plot(depth, gr, "s--", color=colour, lw=1.0, ms=4, alpha=0.7)
+        predicted = [_predicted(s) for _, _, s in rows]
+        if any(np.isfinite(predicted)):
+            ax.plot(depth, predicted, ":", color=colour, lw=1.4)
+            theory_drawn = True
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlabel("depth (hidden layers)")
+    ax.set_ylabel("log10 (layer 0 / last hidden)")
+    handles, labels = ax.get_legend_handles_labels()
+    styles = [
+        (Line2D([], [], color="k", marker="o", lw=1.8), "back-propagated (solid)"),
+        (Line2D([], [], color="k", marker="s", ls="--", lw=1.0), "weight gradient (dashed)"),
+    ]
+    if theory_drawn:
+        styles.append((Line2D([], [], color="k", ls=":", lw=1.4), "mean-field theory (dotted)"))
+    ax.legend(
+        handles[:10] + [h for h, _ in styles],
+        labels[:10] + [t for _, t in styles],
+        fontsize=LEGEND_SIZE,
+        loc="best",
+    )
+    integer_ticks(ax.xaxis)
+    return fig
+
+
+def _num(v: float | None) -> float:
+    return np.nan if v is None else float(v)
+
+
+def _predicted(spec: ExperimentSpec) -> float:
+    if spec.model.batch_norm or spec.model.residual:
+        return np.nan
+    return _num(theory.predict(spec)["backprop_ratio_log10"])

@@ -1,0 +1,82 @@
+"""Non-blocking reads of the two hot paths (status polling and statistics).
+
+The API answers ``GET /v1/experiments/{id}`` and ``.../stats`` on the event
+loop with these, instead of a thread hop per request: polling clients are the
+bulk of the traffic. Writes stay in :class:`Store` (sync, run in threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from core.errors import NotFound, StoreUnavailable
+from core.store.connection import _DOWN_PREFIXES
+from core.store.record import ExperimentRecord
+from core.store.store import StoredResult
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+        raise StoreUnavailable(f"Redis cannot be reached: {e}") from e
+    except redis.ResponseError as e:
+        if str(e).startswith(_DOWN_PREFIXES):
+            raise StoreUnavailable(f"Redis refused the request: {e}") from e
+        raise
+
+
+class AsyncReader:
+    """Reads records and results; one Redis client per event loop."""
+
+    def __init__(self, url: str, *, prefix: str, socket_timeout_s: float = 1.5) -> None:
+        self.url, self.prefix, self.timeout = url, prefix, socket_timeout_s
+        self._clients: dict[int, aioredis.Redis] = {}
+
+    def _client(self) -> aioredis.Redis:
+        # A client belongs to the loop it was made on (tests run several loops).
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.Redis.from_url(
+                self.url,
+                socket_timeout=self.timeout,
+                socket_connect_timeout=min(self.timeout, 1.0),
+                retry=Retry(NoBackoff(), 1),
+                health_check_interval=30,
+            )
+            self._clients[loop] = client
+        return client
+
+    def _hash(self, exp_id: str) -> str:
+        return f"{self.prefix}:exp:{exp_id}"
+
+    async def get(self, exp_id: str) -> ExperimentRecord:
+        with _guard():
+            h = await self._client().hgetall(self._hash(exp_id))
+        if not h:
+            raise NotFound(f"No experiment {exp_id!r}: it never existed, expired or was deleted.")
+        return ExperimentRecord.from_hash(h)
+
+    async def result_bytes(self, exp_id: str) -> StoredResult | None:
+        """As ``Store.result_bytes``: None when nothing is recorded yet."""
+        key = self._hash(exp_id)
+        with _guard():
+            async with self._client().pipeline(transaction=True) as pipe:
+                pipe.hmget(key, ["status", "etag"])
+                pipe.get(f"{key}:result")
+                (status, etag), data = await pipe.execute()
+        return StoredResult.of(exp_id, status, etag, data)
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()

@@ -1,0 +1,212 @@
+"""The one place that talks to Redis about experiments.
+
+Keys (``P`` is the prefix, ``gradatlas`` by default)::
+
+    P:exp:<id>            hash: the record (see ExperimentRecord)
+    P:exp:<id>:result     gzip'd JSON result, partial while running
+    P:exp:<id>:cancel     flag the running task polls
+    P:index:all           sorted set of ids, all scores 0: ids sort by creation time
+    P:index:<status>      the same, one per status
+    P:expiry              sorted set: id -> when its record expires
+
+Here: creating, reading, listing and counting records, and reading results.
+``Store`` takes the rest from mixins: status changes (``transitions.py``,
+each a Lua compare-and-set from ``lua.py``), worker heartbeats, drain flags
+and queue depth (``workers.py``) and generic blobs (``blobs.py``). Connecting,
+the error guard and ids are in ``connection.py``. A Redis that cannot
+be reached raises ``StoreUnavailable`` within about the socket timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from core.errors import NotFound
+from core.result import ResultDict
+from core.settings import Settings
+from core.spec import ExperimentSpec
+from core.store import lua
+from core.store.blobs import BlobsMixin
+from core.store.codec import decode_result
+from core.store.connection import as_text, connect, guard, new_id
+from core.store.record import (
+    FINAL_STATUSES,
+    STATUSES,
+    ExperimentRecord,
+    Status,
+    parse_status,
+)
+from core.store.transitions import TransitionsMixin
+from core.store.workers import WorkersMixin
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ExperimentRecord]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    data: bytes
+    etag: str | None
+    #: True once the result can no longer change.
+    final: bool
+    status: Status
+
+    @classmethod
+    def of(
+        cls, exp_id: str, status: bytes | None, etag: bytes | None, data: bytes | None
+    ) -> StoredResult | None:
+        """From the record's status and etag and the result key, as read in one pipeline."""
+        if status is None:
+            raise NotFound(f"No experiment {exp_id!r}.")
+        if data is None:
+            return None
+        st = parse_status(status.decode())
+        final = st in FINAL_STATUSES and bool(etag)
+        return cls(data, etag.decode() if final and etag else None, final, st)
+
+
+class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
+    """Experiment records and results; status changes, workers and blobs come
+    from the mixins."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "gradatlas",
+        result_ttl_s: int = 7 * 24 * 3600,
+        broker: redis.Redis | None = None,
+    ) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.result_ttl_s = result_ttl_s
+        self._broker = broker or client
+        self._register_transitions(client)
+        self._prune = client.register_script(lua.PRUNE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        client = connect(settings.redis_url, socket_timeout_s=settings.redis_socket_timeout_s)
+        broker = None
+        if settings.broker != settings.redis_url and settings.broker.startswith("redis"):
+            broker = connect(settings.broker, socket_timeout_s=settings.redis_socket_timeout_s)
+        return cls(
+            client, prefix=settings.key_prefix, result_ttl_s=settings.result_ttl_s, broker=broker
+        )
+
+    # --- health --------------------------------------------------------------
+    def ping(self) -> None:
+        with guard():
+            self.redis.ping()
+
+    # --- records -------------------------------------------------------------
+    def create(
+        self,
+        spec: ExperimentSpec,
+        *,
+        owner: str | None = None,
+        meta: dict[str, str] | None = None,
+        now: float | None = None,
+    ) -> ExperimentRecord:
+        """Store a new ``queued`` experiment and index it."""
+        exp_id = new_id(now)  # given no time, ids strictly increase within this process
+        now = time.time() if now is None else now
+        progress = {"step": 0, "total_steps": spec.total_steps, "epoch": 0, "fraction": 0.0}
+        fields: dict[str, str] = {
+            "id": exp_id,
+            "spec": spec.model_dump_json(),
+            "status": "queued",
+            "progress": json.dumps(progress),
+            "created_at": repr(now),
+            "attempts": "0",
+            "owner": owner or "",
+            "meta": json.dumps(meta or {}),
+        }
+        keys = self._keys(exp_id)
+        with guard():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(keys[0], mapping=dict[Any, Any](fields))
+            pipe.zadd(self._k("index", "all"), {exp_id: 0})
+            pipe.zadd(self._k("index", "queued"), {exp_id: 0})
+            pipe.execute()
+        return ExperimentRecord.from_hash(fields)
+
+    def find(self, exp_id: str) -> ExperimentRecord | None:
+        with guard():
+            h = self.redis.hgetall(self._k("exp", exp_id))
+        return ExperimentRecord.from_hash(h) if h else None
+
+    def get(self, exp_id: str) -> ExperimentRecord:
+        record = self.find(exp_id)
+        if record is None:
+            raise NotFound(f"No experiment {exp_id!r}: it never existed, expired or was deleted.")
+        return record
+
+    def list_experiments(
+        self, *, status: Status | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Page:
+        """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+        self.prune()
+        index = self._k("index", status or "all")
+        items: list[ExperimentRecord] = []
+        start = f"({cursor}" if cursor else "+"
+        with guard():
+            while len(items) <= limit:
+                want = limit + 1 - len(items)
+                ids = [as_text(i) for i in self.redis.zrevrangebylex(index, start, "-", 0, want)]
+                if not ids:
+                    break
+                pipe = self.redis.pipeline(transaction=False)
+                for i in ids:
+                    pipe.hgetall(self._k("exp", i))
+                for i, h in zip(ids, pipe.execute(), strict=True):
+                    if h:
+                        items.append(ExperimentRecord.from_hash(h))
+                    else:  # expired between prunes: drop the stale index entry
+                        self.redis.zrem(index, i)
+                start = f"({ids[-1]}"
+        if len(items) > limit:
+            return Page(items[:limit], items[limit - 1].id)
+        return Page(items, None)
+
+    def counts(self) -> dict[str, int]:
+        """Experiments by status (expired ones pruned first)."""
+        self.prune()
+        with guard():
+            pipe = self.redis.pipeline(transaction=False)
+            for s in STATUSES:
+                pipe.zcard(self._k("index", s))
+            return dict(zip(STATUSES, (int(n) for n in pipe.execute()), strict=True))
+
+    def prune(self, *, now: float | None = None, batch: int = 1000) -> int:
+        """Drop index entries of experiments whose retention has run out."""
+        now = time.time() if now is None else now
+        with guard():
+            return int(self._prune(keys=[self._k("expiry"), *self._indexes()], args=[now, batch]))
+
+    # --- results -------------------------------------------------------------
+    def result_bytes(self, exp_id: str) -> StoredResult | None:
+        """The stored gzip'd result and whether it is final; None when none yet.
+
+        Raises ``NotFound`` when the experiment does not exist.
+        """
+        keys = self._keys(exp_id)
+        with guard():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hmget(keys[0], ["status", "etag"])
+            pipe.get(keys[1])
+            (status, etag), data = pipe.execute()
+        return StoredResult.of(exp_id, status, etag, data)
+
+    def load_result(self, exp_id: str) -> ResultDict | None:
+        """The result as a dict (for plots and diagnosis, not for the hot path)."""
+        stored = self.result_bytes(exp_id)
+        return decode_result(stored.data) if stored else None

@@ -1,1 +1,0 @@
-"""The HTTP side: ``create_app()`` in ``app.py``; run it with ``python -m gradatlas.api``."""
