@@ -108,7 +108,7 @@ class ExperimentView(BaseModel):
     attempts: int = Field(description="Deliveries to a worker (more than 1: a worker died).")
     owner: str | None = Field(description="The X-Gradatlas-Owner header it was submitted with.")
     cancel_requested: bool
-    summary: dict[str, Any] | None = Field(description="CONTRACT.md section 3 `summary`.")
+    summary: dict[str, Any] | None = Field(description="docs/contract.md § Result `summary`.")
     diagnosis: dict[str, Any] | None
     error: str | None = Field(description="Why it failed, for a person.")
     meta: dict[str, str] = Field(

@@ -24,7 +24,7 @@ from core.plots import SWEEP_PLOTS
 from core.store import ExperimentRecord, SweepRecord
 
 SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "mixed"]
-#: Per child, from its record's summary (CONTRACT.md section 3).
+#: Per child, from its record's summary (docs/contract.md § Result).
 SUMMARY_FIELDS = (
     "gradient_ratio_log10",
     "backprop_ratio_log10",
@@ -93,7 +93,7 @@ class SweepRequest(BaseModel):
     )
     base: dict[str, Any] = Field(
         default_factory=dict,
-        description="An experiment spec (CONTRACT.md section 1) shared by every child; it "
+        description="An experiment spec (docs/contract.md § Spec) shared by every child; it "
         "may leave out the fields the grid sets (model.depth, model.activation).",
     )
     grid: dict[str, list[Any]] = Field(

@@ -1,4 +1,4 @@
-"""The result of an experiment, in the JSON form of CONTRACT.md section 3.
+"""The result of an experiment, in the JSON form of docs/contract.md § Result.
 
 ``ResultDict`` is what the store keeps, the API serves, ``gradatlas run``
 writes to ``result.json`` and plots and diagnosis read. Everything in it is a

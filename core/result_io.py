@@ -1,6 +1,6 @@
 """Write a result to disk as ``result.json`` and as a NumPy ``.npz`` of stacked arrays.
 
-The JSON file is the contract's result (CONTRACT.md section 3) verbatim. The
+The JSON file is the contract's result (docs/contract.md § Result) verbatim. The
 ``.npz`` holds the same numbers as arrays for analysis, ``None`` becoming NaN:
 
 ==============================  =====================================================

@@ -2,7 +2,7 @@
 
 Pydantic and the standard library only (no NumPy), so the API can validate a
 spec without loading the engine. Field names and literals are the public
-contract (``shared/CONTRACT.md`` section 1); registries elsewhere are keyed by
+contract (docs/contract.md § Spec); registries elsewhere are keyed by
 the same literals.
 """
 
@@ -295,7 +295,7 @@ DATASET_SHAPES: dict[str, DatasetShape] = {
     "digits": DatasetShape(DIGITS_SAMPLES, 64, 10, features_vary=False, classes_vary=False),
 }
 
-#: Per-layer statistics of a record (CONTRACT.md section 2), in payload order.
+#: Per-layer statistics of a record (docs/contract.md § Statistics), in payload order.
 LAYER_STATS: tuple[str, ...] = (
     "grad_norm",
     "grad_mean",

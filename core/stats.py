@@ -1,6 +1,6 @@
 """Per-layer gradient, weight and activation statistics: the recorder.
 
-For each record and each dense layer l (CONTRACT.md section 2), with G = dLoss/dW_l
+For each record and each dense layer l (docs/contract.md § Statistics), with G = dLoss/dW_l
 of shape (fan_in, fan_out), m = fan_in * fan_out, and a batch of B examples:
 
 =================  ================================================================

@@ -37,7 +37,7 @@ class ProgressInfo(TypedDict):
 
 
 class Experiment(TypedDict):
-    """``GET /v1/experiments/{id}`` (CONTRACT.md section 4)."""
+    """``GET /v1/experiments/{id}`` (docs/contract.md § HTTP API)."""
 
     id: str
     status: Status
@@ -190,7 +190,7 @@ class GradatlasClient:
         self._call("DELETE", f"/v1/experiments/{experiment_id}")
 
     def plot(self, experiment_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
-        """A figure's bytes; ``name`` is one of CONTRACT.md section 4's plot names."""
+        """A figure's bytes; ``name`` is one of docs/contract.md § HTTP API's plot names."""
         return self._call("GET", f"/v1/experiments/{experiment_id}/plots/{name}.{fmt}").content
 
     def remedy(self, experiment_id: str, k: int) -> Experiment:

@@ -26,7 +26,7 @@ TASK_RUN_EXPERIMENT = "gradatlas.run_experiment"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    """Celery settings from ours; see DESIGN.md, "Reliability settings"."""
+    """Celery settings from ours; see docs/service.md, "Reliability settings"."""
     # A task is killed (hard limit) before Redis would hand its message to another
     # worker (visibility timeout), so one experiment never runs twice at once.
     transport = {

@@ -69,7 +69,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     status_code=202,
     response_model=ExperimentView,
     summary="Submit an experiment",
-    description="Validates the spec against CONTRACT.md and the server's limits, stores it "
+    description="Validates the spec against docs/contract.md and the server's limits, stores it "
     "as `queued` and sends it to the workers. Poll the `Location` it answers with.",
     responses={
         202: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "queued"}}}},
@@ -149,7 +149,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
 
 @router.get(
     "/{experiment_id}/stats",
-    summary="The recorded statistics (CONTRACT.md section 3); partial while running",
+    summary="The recorded statistics (docs/contract.md § Result); partial while running",
     description="Served as stored, gzip'd (`Content-Encoding: gzip`) to clients that accept "
     "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
     responses={

@@ -42,7 +42,7 @@ __all__ = [
 
 ExperimentPlot = Callable[[ResultDict, "dict[str, Any] | None"], Figure]
 
-#: The plots of one experiment, by the names of CONTRACT.md section 4.
+#: The plots of one experiment, by the names of docs/contract.md § HTTP API.
 PLOTS: dict[str, ExperimentPlot] = {
     "gradient-profile": _experiment.gradient_profile,
     "gradient-heatmap": _experiment.gradient_heatmap,

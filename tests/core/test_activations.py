@@ -170,7 +170,8 @@ def test_sigmoid_keeps_relative_precision_in_the_left_tail() -> None:
 
 
 def test_saturation_tails_and_dying_units_follow_the_contract() -> None:
-    # Sigmoid: h < 0.01 or h > 0.99; tanh: |h| > 0.99 (CONTRACT.md section 2), as |h - c| > r.
+    # Sigmoid: h < 0.01 or h > 0.99; tanh: |h| > 0.99 (docs/contract.md § Statistics),
+    # as |h - c| > r.
     c, r = act("sigmoid").saturation or (np.nan, np.nan)
     assert (c - r, c + r) == pytest.approx((0.01, 0.99), abs=1e-15)
     c, r = act("tanh").saturation or (np.nan, np.nan)

@@ -17,7 +17,7 @@ from core.spec import (
     ExperimentSpec,
 )
 
-#: The example of CONTRACT.md section 1, verbatim.
+#: The example of docs/contract.md § Spec, verbatim.
 CONTRACT_EXAMPLE = """
 {
   "name": "sigmoid-20",

@@ -1,4 +1,4 @@
-"""The recorder's statistics against their definitions (CONTRACT.md section 2), in plain NumPy.
+"""The recorder's statistics against their definitions (docs/contract.md § Statistics).
 
 Each test trains a few steps with a record at every step and recomputes every
 statistic, layer by layer, from a float64 copy of the network on the same batch.
