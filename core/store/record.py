@@ -6,14 +6,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import Any
 
 from core.spec import ExperimentSpec
 from core.store.connection import as_text
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-STATUSES: tuple[Status, ...] = get_args(Status)
-FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+# Declared with the other wire shapes; re-exported here for the store's modules.
+from core.views import FINAL_STATUSES, STATUSES, Status
+
+__all__ = ["FINAL_STATUSES", "STATUSES", "ExperimentRecord", "Status", "parse_status"]
 
 
 @dataclass(frozen=True)

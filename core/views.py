@@ -1,0 +1,411 @@
+"""The wire shapes: every JSON view the API serves and the client reads, declared once.
+
+Each view is a ``TypedDict``: the API's builders return them (so mypy checks
+every key), the routes name them as ``response_model`` (so ``/openapi.json``
+describes what is served) and the client can return them as they are. The
+statuses and plot names are ``Literal`` types with their tuples derived from
+them. docs/contract.md § HTTP API is the prose of the same shapes.
+
+No NumPy or matplotlib here: the API imports this module at startup.
+"""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin, get_type_hints
+
+from pydantic import ConfigDict, Field, GetPydanticSchema, with_config
+from pydantic_core import core_schema
+
+# Not typing's: pydantic validates only typing_extensions.TypedDict before Python 3.12.
+from typing_extensions import TypedDict, is_typeddict
+
+from core.result import Diagnosis, Summary
+from core.spec import ExperimentSpec
+
+__all__ = [
+    "COMPARE_PLOT_NAMES",
+    "EXPERIMENT_EXAMPLE",
+    "FINAL_STATUSES",
+    "PLOT_NAMES",
+    "PROBLEM_EXAMPLE",
+    "STATUSES",
+    "SWEEP_EXAMPLE",
+    "SWEEP_ITEM_EXAMPLE",
+    "SWEEP_PLOT_NAMES",
+    "SWEEP_ROW_EXAMPLE",
+    "SWEEP_STATUSES",
+    "ActivationPlotName",
+    "ChildStatus",
+    "ComparePlotName",
+    "ExperimentLinks",
+    "ExperimentPage",
+    "ExperimentView",
+    "FieldError",
+    "FinalStatus",
+    "Liveness",
+    "PlotName",
+    "ProblemView",
+    "ProgressView",
+    "Readiness",
+    "SpecJSON",
+    "Status",
+    "SweepLinks",
+    "SweepListItem",
+    "SweepPage",
+    "SweepPlotName",
+    "SweepRow",
+    "SweepStatus",
+    "SweepView",
+]
+
+# --- statuses ---------------------------------------------------------------------------
+
+#: How an experiment ended; a record in one of these never changes again.
+FinalStatus = Literal["succeeded", "failed", "cancelled"]
+#: An experiment's life: queued -> running -> succeeded | failed | cancelled.
+Status = Literal["queued", "running", FinalStatus]
+STATUSES: tuple[Status, ...] = get_args(Status)
+FINAL_STATUSES: frozenset[FinalStatus] = frozenset(get_args(FinalStatus))
+#: A sweep's: its children's common status, or ``mixed`` when they ended differently.
+SweepStatus = Literal[Status, "mixed"]
+SWEEP_STATUSES: tuple[SweepStatus, ...] = get_args(SweepStatus)
+#: A sweep's child: its experiment's status, or ``expired`` once the record is gone.
+ChildStatus = Literal[Status, "expired"]
+
+# --- plot names -------------------------------------------------------------------------
+
+#: ``GET /v1/experiments/{id}/plots/{name}.{png,svg}``.
+PlotName = Literal[
+    "gradient-profile", "gradient-heatmap", "training-curves", "activations", "update-ratio"
+]
+PLOT_NAMES: tuple[PlotName, ...] = get_args(PlotName)
+#: ``GET /v1/sweeps/{id}/plots/{name}.{png,svg}``.
+SweepPlotName = Literal["gradient-profiles", "ratio-vs-depth"]
+SWEEP_PLOT_NAMES: tuple[SweepPlotName, ...] = get_args(SweepPlotName)
+#: ``GET /v1/compare/plots/{name}.{png,svg}``.
+ComparePlotName = Literal["gradient-profile"]
+COMPARE_PLOT_NAMES: tuple[ComparePlotName, ...] = get_args(ComparePlotName)
+#: ``GET /v1/activations/plots/{name}.{png,svg}``.
+ActivationPlotName = Literal["derivatives"]
+
+
+# --- validating core.result's TypedDicts ------------------------------------------------
+
+
+def _pydantic_twin(hint: Any) -> Any:
+    """``hint`` with every ``typing.TypedDict`` in it replaced by a ``typing_extensions`` one.
+
+    Pydantic refuses ``typing.TypedDict`` before Python 3.12; ``core.result``
+    declares its payloads with it. The twin has the same keys and types, so the
+    declaration stays in ``core.result`` and this only changes what pydantic sees.
+    """
+    if is_typeddict(hint) and type(hint).__module__ == "typing":
+        required = hint.__required_keys__
+        fields = {
+            k: _pydantic_twin(t) if k in required else NotRequired[_pydantic_twin(t)]
+            for k, t in get_type_hints(hint).items()
+        }
+        twin: Any = TypedDict(hint.__name__, fields)  # type: ignore[misc]
+        twin.__doc__ = hint.__doc__
+        return twin
+    args = get_args(hint)
+    origin = get_origin(hint)
+    if origin is None or not args:
+        return hint
+    if origin in (Union, UnionType):
+        return Union[tuple(_pydantic_twin(a) for a in args)]  # noqa: UP007
+    if origin in (list, dict, tuple):
+        return origin[tuple(_pydantic_twin(a) for a in args)]
+    return hint
+
+
+def _validated_as(hint: Any) -> GetPydanticSchema:
+    return GetPydanticSchema(lambda _source, handler: handler(_pydantic_twin(hint)))
+
+
+def _spec_schema(_source: Any, handler: Any) -> core_schema.CoreSchema:
+    # Validated and documented as an ExperimentSpec, kept as the JSON dict it is on the wire.
+    spec = handler(ExperimentSpec)
+    return core_schema.no_info_after_validator_function(
+        lambda s: s.model_dump(mode="json"),
+        spec,
+        serialization=core_schema.plain_serializer_function_ser_schema(
+            lambda d: d, return_schema=spec
+        ),
+    )
+
+
+#: An experiment spec as JSON (docs/contract.md § Spec): every field, defaults filled in.
+SpecJSON = Annotated[dict[str, Any], GetPydanticSchema(_spec_schema)]
+
+# --- examples ---------------------------------------------------------------------------
+
+_ID = "0193a1f2c3d4a1b2c3d4e5f6"
+_CHILD = "0193a1f2c3d4a1b2c3d4e5f7"
+_SPEC_EXAMPLE = ExperimentSpec.model_validate(
+    {
+        "name": "sigmoid-20",
+        "model": {"depth": 20, "width": 256, "activation": "sigmoid", "init": "xavier_normal"},
+        "data": {"dataset": "spiral", "n_samples": 2000, "noise": 0.2},
+        "training": {"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 64, "epochs": 20},
+        "recording": {"every_steps": 10},
+    }
+).model_dump(mode="json")
+_PROGRESS_EXAMPLE = {"step": 500, "total_steps": 500 * 4, "epoch": 5, "fraction": 0.25}
+EXPERIMENT_EXAMPLE: dict[str, Any] = {
+    "id": _ID,
+    "status": "running",
+    "spec": _SPEC_EXAMPLE,
+    "progress": _PROGRESS_EXAMPLE,
+    "created_at": "2025-01-01T12:00:00.000Z",
+    "started_at": "2025-01-01T12:00:00.250Z",
+    "finished_at": None,
+    "attempts": 1,
+    "owner": "notebook-7",
+    "cancel_requested": False,
+    "summary": None,
+    "diagnosis": None,
+    "error": None,
+    "meta": {},
+    "links": {
+        "self": f"/v1/experiments/{_ID}",
+        "stats": f"/v1/experiments/{_ID}/stats",
+        "cancel": f"/v1/experiments/{_ID}/cancel",
+        "plots": {n: f"/v1/experiments/{_ID}/plots/{n}.png" for n in PLOT_NAMES},
+    },
+}
+SWEEP_ROW_EXAMPLE: dict[str, Any] = {
+    "id": _CHILD,
+    "params": {"model.activation": "sigmoid", "model.depth": 20},
+    "status": "succeeded",
+    "progress": 1.0,
+    "gradient_ratio_log10": -11.8,
+    "backprop_ratio_log10": -11.9,
+    "decay_per_layer": 0.24,
+    "final_val_accuracy": 0.51,
+    "verdict": "vanishing",
+    "error": None,
+}
+SWEEP_EXAMPLE: dict[str, Any] = {
+    "id": _ID,
+    "name": "activation-by-depth",
+    "status": "running",
+    "progress": 0.4,
+    "created_at": "2025-01-01T12:00:00.000Z",
+    "owner": None,
+    "base": {
+        "seed": 0,
+        "model": {"width": 64, "init": "xavier_normal"},
+        "data": {"dataset": "gaussian", "n_samples": 1000},
+        "training": {"epochs": 5},
+    },
+    "grid": {"model.activation": ["sigmoid", "relu"], "model.depth": [5, 10, 20, 40]},
+    "counts": {"succeeded": 3, "running": 2, "queued": 3},
+    "links": {
+        "self": f"/v1/sweeps/{_ID}",
+        "cancel": f"/v1/sweeps/{_ID}/cancel",
+        "plots": {n: f"/v1/sweeps/{_ID}/plots/{n}.png" for n in SWEEP_PLOT_NAMES},
+    },
+    "children": [SWEEP_ROW_EXAMPLE],
+}
+SWEEP_ITEM_EXAMPLE: dict[str, Any] = {
+    **{k: v for k, v in SWEEP_EXAMPLE.items() if k != "children"},
+    "children_count": 8,
+}
+PROBLEM_EXAMPLE: dict[str, Any] = {
+    "type": "urn:gradatlas:problem:invalid-spec",
+    "title": "Invalid experiment spec",
+    "status": 422,
+    "detail": "1 field is invalid: model.depth: Input should be less than or equal to 500",
+    "instance": "/v1/experiments",
+    "errors": [
+        {
+            "field": "model.depth",
+            "message": "Input should be less than or equal to 500",
+            "limit": {"le": 500},
+            "input": 900,
+        }
+    ],
+}
+
+
+def _exact(*examples: Any) -> ConfigDict:
+    # A view says exactly what is served: a key its declaration lacks fails validation.
+    extra: list[Any] = list(examples)
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": extra} if extra else None)
+
+
+# --- experiments ------------------------------------------------------------------------
+
+
+@with_config(_exact(_PROGRESS_EXAMPLE))
+class ProgressView(TypedDict):
+    """Where a run stands; ``fraction`` is ``step / total_steps``."""
+
+    step: int
+    total_steps: int
+    epoch: int
+    fraction: Annotated[float, Field(ge=0, le=1)]
+
+
+@with_config(_exact())
+class ExperimentLinks(TypedDict):
+    self: str
+    stats: str
+    cancel: str
+    plots: Annotated[dict[PlotName, str], Field(description="Each figure, as PNG.")]
+
+
+@with_config(_exact(EXPERIMENT_EXAMPLE))
+class ExperimentView(TypedDict):
+    """One experiment: where it stands and how it ended."""
+
+    id: str
+    status: Status
+    spec: SpecJSON
+    progress: ProgressView
+    created_at: Annotated[str, Field(description="ISO 8601, UTC.")]
+    started_at: str | None
+    finished_at: str | None
+    attempts: Annotated[
+        int, Field(description="Deliveries to a worker (more than 1: a worker died).")
+    ]
+    owner: Annotated[
+        str | None, Field(description="The X-Gradatlas-Owner header it was submitted with.")
+    ]
+    cancel_requested: bool
+    summary: Annotated[
+        Summary | None,
+        _validated_as(Summary | None),
+        Field(description="docs/contract.md § Result `summary`; null until it has finished."),
+    ]
+    diagnosis: Annotated[
+        Diagnosis | None,
+        _validated_as(Diagnosis | None),
+        Field(description="Verdict, evidence and remedies; null until it has finished."),
+    ]
+    error: Annotated[str | None, Field(description="Why it failed, for a person.")]
+    meta: Annotated[
+        dict[str, str],
+        Field(
+            description='Where it came from: {"derived_from": id, "remedy": k} or {"sweep": id}.'
+        ),
+    ]
+    links: ExperimentLinks
+
+
+@with_config(_exact({"items": [EXPERIMENT_EXAMPLE], "next_cursor": _ID}))
+class ExperimentPage(TypedDict):
+    """A page of experiments, newest first."""
+
+    items: list[ExperimentView]
+    next_cursor: Annotated[
+        str | None, Field(description="Pass as `cursor` for the next page; null at the end.")
+    ]
+
+
+# --- sweeps -----------------------------------------------------------------------------
+
+
+@with_config(_exact(SWEEP_ROW_EXAMPLE))
+class SweepRow(TypedDict):
+    """One child: its values, where it stands, and its numbers once finished."""
+
+    id: str
+    params: Annotated[dict[str, Any], Field(description="The grid's value of each path.")]
+    status: ChildStatus
+    progress: Annotated[float, Field(ge=0, le=1)]
+    gradient_ratio_log10: float | None
+    backprop_ratio_log10: float | None
+    decay_per_layer: float | None
+    final_val_accuracy: float | None
+    verdict: str | None
+    error: str | None
+
+
+@with_config(_exact())
+class SweepLinks(TypedDict):
+    self: str
+    cancel: str
+    plots: Annotated[dict[SweepPlotName, str], Field(description="Each figure, as PNG.")]
+
+
+@with_config(_exact())
+class _SweepHead(TypedDict):
+    id: str
+    name: str
+    status: SweepStatus
+    progress: Annotated[
+        float, Field(ge=0, le=1, description="Mean child progress; final ones count 1.")
+    ]
+    created_at: Annotated[str | None, Field(description="ISO 8601, UTC.")]
+    owner: str | None
+    base: Annotated[dict[str, Any], Field(description="The spec every child shares.")]
+    grid: Annotated[dict[str, list[Any]], Field(description="Each path's values.")]
+    counts: Annotated[dict[ChildStatus, int], Field(description="Children by status.")]
+    links: SweepLinks
+
+
+@with_config(_exact(SWEEP_EXAMPLE))
+class SweepView(_SweepHead):
+    """A sweep: its status and progress read from its children, and the summary table."""
+
+    children: Annotated[list[SweepRow], Field(description="The summary table, one row per child.")]
+
+
+@with_config(_exact(SWEEP_ITEM_EXAMPLE))
+class SweepListItem(_SweepHead):
+    """A sweep in a list: as ``SweepView``, with the number of children for the table."""
+
+    children_count: int
+
+
+@with_config(_exact({"items": [SWEEP_ITEM_EXAMPLE], "next_cursor": None}))
+class SweepPage(TypedDict):
+    """A page of sweeps, newest first (each without its table)."""
+
+    items: list[SweepListItem]
+    next_cursor: str | None
+
+
+# --- problems and health ----------------------------------------------------------------
+
+#: One bad field of a 422: where it is, what is wrong, and the limit or choices it missed.
+FieldError = TypedDict(
+    "FieldError",
+    {
+        "field": str,
+        "message": str,
+        "in": NotRequired[Literal["query", "path", "header"]],
+        "limit": NotRequired[dict[str, float]],
+        "allowed": NotRequired[list[str]],
+        "input": NotRequired[Any],
+    },
+)
+
+
+@with_config(ConfigDict(extra="allow", json_schema_extra={"examples": [dict(PROBLEM_EXAMPLE)]}))
+class ProblemView(TypedDict):
+    """Every error: RFC 9457 ``application/problem+json``, with members of its own."""
+
+    type: Annotated[str, Field(description="A URN naming the kind of problem.")]
+    title: str
+    status: int
+    detail: Annotated[str, Field(description="What happened and what to do, for a person.")]
+    instance: NotRequired[Annotated[str, Field(description="The path that was asked for.")]]
+    errors: NotRequired[
+        Annotated[list[FieldError], Field(description="A 422's bad fields, one entry each.")]
+    ]
+
+
+@with_config(_exact())
+class Liveness(TypedDict):
+    status: Literal["ok"]
+
+
+@with_config(_exact())
+class Readiness(TypedDict):
+    status: Literal["ready"]
+    redis: Literal["ok"]
+    workers: Annotated[int, Field(ge=1, description="Workers with a fresh heartbeat.")]
