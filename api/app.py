@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 
-from api import problems, routers
+from api import openapi, problems
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
-from api.metrics import Metrics, MetricsMiddleware
-from api.problems import EXAMPLE_422, PROBLEM_JSON
+from api.metrics import MetricsMiddleware, ServiceMetrics
+from api.routers import compare, experiments, health, plots, remedies, sweeps, theory
 from core.settings import Settings, get_settings
 from core.store import Store
 from core.store.aio import AsyncReader
 
-DESCRIPTION = """
-Submit experiments on deep networks, watch their per-layer gradient statistics
-while they train, and read why gradients vanish or explode.
-
-Every error is `application/problem+json` (RFC 9457). Experiments move
-`queued -> running -> succeeded | failed | cancelled`.
-"""
-
-
-def discover_routers() -> list[APIRouter]:
-    """Every ``router`` of the modules in ``api.routers``, by module name."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(routers.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{routers.__name__}.{info.name}")
-        router = getattr(module, "router", None)
-        if isinstance(router, APIRouter):
-            found.append(router)
-    return found
+#: Every route of the API, in the order /docs lists them.
+ROUTERS: tuple[APIRouter, ...] = (
+    experiments.router,
+    remedies.router,
+    plots.router,
+    compare.router,
+    sweeps.router,
+    theory.router,
+    health.router,
+)
 
 
 def create_app(
@@ -45,7 +33,6 @@ def create_app(
     *,
     store: Store | None = None,
     dispatcher: Dispatcher | None = None,
-    extra_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """Build the API; by default from ``get_settings()``, talking to the Redis it names."""
     settings = settings or get_settings()
@@ -67,7 +54,7 @@ def create_app(
     app = FastAPI(
         title="gradatlas",
         version="1",
-        description=DESCRIPTION,
+        description=openapi.DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -75,35 +62,10 @@ def create_app(
     app.state.reader = reader
     app.state.view_cache = ViewCache(settings.status_cache_s)
     app.state.dispatcher = dispatcher
-    app.state.metrics = Metrics(store, settings.queue)
+    app.state.metrics = ServiceMetrics(store, settings.queue)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     problems.install(app, retry_after_s=settings.retry_after_s)
-    for router in [*discover_routers(), *extra_routers]:
+    for router in ROUTERS:
         app.include_router(router)
-    _document_problems(app)
+    openapi.install(app)
     return app
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Say in OpenAPI what the handlers really send: 422 is problem+json, not FastAPI's."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            for ops in schema.get("paths", {}).values():
-                for op in ops.values():
-                    responses = op.get("responses", {})
-                    if "422" in responses:
-                        responses["422"] = {
-                            "description": "Invalid request: problem+json naming each field",
-                            "content": {PROBLEM_JSON: {"example": EXAMPLE_422}},
-                        }
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

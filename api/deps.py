@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from api.cache import ViewCache
 from api.dispatch import Dispatcher
 from core.settings import Settings
 from core.store import Store
@@ -38,11 +39,17 @@ async def get_dispatcher(request: Request) -> Dispatcher:
     return dispatcher
 
 
+async def get_view_cache(request: Request) -> ViewCache:
+    cache: ViewCache = request.app.state.view_cache
+    return cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 #: Non-blocking reads for routes that answer on the event loop.
 ReaderDep = Annotated[AsyncReader, Depends(get_reader)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+ViewCacheDep = Annotated[ViewCache, Depends(get_view_cache)]
 OwnerDep = Annotated[
     str | None,
     Header(

@@ -20,7 +20,9 @@ from core.errors import StoreUnavailable
 from core.store import Store
 
 
-class Metrics:
+class ServiceMetrics:
+    """The API's own Prometheus registry: its requests, and the store's gauges."""
+
     def __init__(self, store: Store, queue: str) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -72,7 +74,7 @@ class _StoreCollector(Collector):
 class MetricsMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware): counts and times every HTTP request."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app, self.metrics = app, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import SettingsDep, StoreDep
-from api.render import etag_for, parse_filename, retention_s, serve
-from api.responses import DOC_422, DOC_503, image_responses, problem_doc
-from api.routers.plots import load_result
-from core import plots
-from core.errors import NotFound
-from core.result import ResultDict
-from core.store import ExperimentRecord
+from api.openapi import DOC_422, DOC_503, image_responses, problem_doc
+from api.services import figures
+from core.views import COMPARE_PLOT_NAMES
 
 router = APIRouter(tags=["plots"])
 
 #: Most experiments one comparison overlays: beyond a dozen lines nobody can read it.
 MAX_COMPARE = 12
-COMPARE_PLOTS = ("gradient-profile",)
 
 
 def parse_ids(ids: str) -> list[str]:
@@ -37,13 +31,6 @@ def parse_ids(ids: str) -> list[str]:
             [{"loc": ("query", "ids"), "msg": problem, "type": "value_error", "input": ids}]
         )
     return out
-
-
-def labels(records: list[ExperimentRecord]) -> list[str]:
-    """Each spec's name, with the id's tail where two share a name."""
-    names = [r.spec.name for r in records]
-    seen = Counter(names)
-    return [n if seen[n] == 1 else f"{n} #{r.id[-6:]}" for n, r in zip(names, records, strict=True)]
 
 
 @router.get(
@@ -86,34 +73,5 @@ def compare_plot(
         ),
     ],
 ) -> Response:
-    _, fmt = parse_filename(filename, COMPARE_PLOTS, "comparison")
-    records = []
-    for exp_id in parse_ids(ids):
-        record = store.find(exp_id)
-        if record is None:
-            raise NotFound(
-                f"No experiment {exp_id!r} (in ids): it never existed, expired or was deleted.",
-                missing=exp_id,
-            )
-        records.append(record)
-
-    def render_from(results: list[ResultDict]) -> bytes:
-        return plots.render_compare(list(zip(labels(records), results, strict=True)), fmt)
-
-    def load_all() -> list[ResultDict]:
-        # In order, so that a 409 names the first one with nothing to show.
-        return [load_result(store, r, settings.retry_after_s) for r in records]
-
-    if all(r.final and r.etag for r in records):
-        etag = etag_for("compare", fmt, *(f"{r.id}={r.etag}" for r in records))
-        return serve(
-            request,
-            store,
-            fmt,
-            lambda: render_from(load_all()),
-            key="compare:" + etag.strip('"'),
-            etag=etag,
-            ttl_s=retention_s(records, store),
-        )
-    results = load_all()
-    return serve(request, store, fmt, lambda: render_from(results), key=None, etag=None, ttl_s=None)
+    _, fmt = figures.parse_filename(filename, COMPARE_PLOT_NAMES, "comparison")
+    return figures.compare_figure(request, store, settings, parse_ids(ids), fmt)

@@ -5,63 +5,26 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.cache import ViewCache
-from api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep
-from api.problems import EXAMPLE_422, PROBLEM_JSON
-from api.render import forget_plots
-from api.schemas import (
-    SPEC_EXAMPLES,
-    VIEW_EXAMPLE,
-    ExperimentPage,
-    ExperimentView,
-    experiment_view,
-)
-from api.submit import accepted, create_and_dispatch
+from api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep, ViewCacheDep
+from api.http import JSON, accepted, if_none_match, json_response
+from api.openapi import DOC_422, DOC_503, SPEC_EXAMPLES, STATS_EXAMPLE, json_example, problem_doc
+from api.services import experiments
+from api.views import experiment_page, experiment_view
 from core.errors import Conflict
 from core.spec import ExperimentSpec
-from core.store import Status
 from core.store.aio import AsyncReader
+from core.views import EXPERIMENT_EXAMPLE, ExperimentPage, ExperimentView, Status
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
-_JSON = "application/json"
-
-
-def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
-    example = {
-        "type": "urn:gradatlas:problem:...",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    return {"model": None, "content": {PROBLEM_JSON: {"example": example}}}
-
-
-_404 = _problem(404, "Not found", "No experiment '0193a1f2c3d4a1b2c3d4e5f6'.")
-_503 = _problem(503, "Store unavailable", "Redis cannot be reached: Connection refused.")
-STATS_EXAMPLE = {
-    "layers": [{"index": 0, "name": "dense_0", "fan_in": 2, "fan_out": 256}],
-    "steps": [0, 10],
-    "stats": {"grad_norm": [[0.1], [0.2]]},
-    "metrics": {
-        "epoch": [1],
-        "train_loss": [1.1],
-        "val_loss": [1.2],
-        "train_accuracy": [0.4],
-        "val_accuracy": [0.38],
-    },
-    "summary": {"gradient_ratio_log10": -11.9, "diverged_at_step": None},
-    "diagnosis": None,
-}
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status_code=status, media_type=_JSON, headers=headers)
+DOC_404 = problem_doc(404, "Not found", "No experiment '0193a1f2c3d4a1b2c3d4e5f6'.")
+DOC_QUEUED = json_example({**EXPERIMENT_EXAMPLE, "status": "queued"})
 
 
 @router.post(
@@ -71,11 +34,7 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     summary="Submit an experiment",
     description="Validates the spec against docs/contract.md and the server's limits, stores it "
     "as `queued` and sends it to the workers. Poll the `Location` it answers with.",
-    responses={
-        202: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "queued"}}}},
-        422: {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}},
-        503: _503,
-    },
+    responses={202: DOC_QUEUED, 422: DOC_422, 503: DOC_503},
 )
 def submit(
     spec: Annotated[ExperimentSpec, Body(openapi_examples=SPEC_EXAMPLES)],
@@ -84,20 +43,17 @@ def submit(
     settings: SettingsDep,
     owner: OwnerDep = None,
 ) -> Response:
-    record = create_and_dispatch(
+    record = experiments.submit(
         spec, store=store, dispatcher=dispatcher, settings=settings, owner=owner
     )
-    return accepted(record, settings)
+    return accepted(experiment_view(record), f"/v1/experiments/{record.id}", settings.retry_after_s)
 
 
 @router.get(
     "",
     response_model=ExperimentPage,
     summary="List experiments, newest first",
-    responses={
-        422: {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}},
-        503: _503,
-    },
+    responses={422: DOC_422, 503: DOC_503},
 )
 def list_experiments(
     store: StoreDep,
@@ -111,14 +67,7 @@ def list_experiments(
     status: Annotated[Status | None, Query(description="Only experiments in this status.")] = None,
 ) -> Response:
     page = store.list_experiments(status=status, limit=limit, cursor=cursor)
-    return _json(
-        {"items": [experiment_view(r) for r in page.items], "next_cursor": page.next_cursor}
-    )
-
-
-def _etags(request: Request) -> list[str]:
-    header = request.headers.get("if-none-match", "")
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+    return json_response(experiment_page(page))
 
 
 @router.get(
@@ -126,7 +75,7 @@ def _etags(request: Request) -> list[str]:
     response_model=ExperimentView,
     summary="One experiment: status, progress, summary, links",
     description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
-    responses={404: _404, 503: _503},
+    responses={404: DOC_404, 503: DOC_503},
 )
 async def get_experiment(experiment_id: str, request: Request) -> Response:
     # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
@@ -140,11 +89,11 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
         view = cache.put(experiment_id, body, etag)
     if view.etag is None:
-        return Response(view.body, media_type=_JSON, headers={"Cache-Control": "no-store"})
+        return Response(view.body, media_type=JSON, headers={"Cache-Control": "no-store"})
     headers = {"Cache-Control": "no-cache", "ETag": view.etag}
-    if view.etag in _etags(request):
+    if view.etag in if_none_match(request):
         return Response(status_code=304, headers=headers)
-    return Response(view.body, media_type=_JSON, headers=headers)
+    return Response(view.body, media_type=JSON, headers=headers)
 
 
 @router.get(
@@ -153,15 +102,15 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     description="Served as stored, gzip'd (`Content-Encoding: gzip`) to clients that accept "
     "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
     responses={
-        200: {"content": {_JSON: {"example": STATS_EXAMPLE}}},
-        404: _404,
-        409: _problem(
+        200: json_example(STATS_EXAMPLE),
+        404: DOC_404,
+        409: problem_doc(
             409,
             "Conflict",
             "Experiment 0193... is queued and has recorded nothing "
             "yet; try again in a few seconds.",
         ),
-        503: _503,
+        503: DOC_503,
     },
 )
 async def get_stats(
@@ -182,14 +131,14 @@ async def get_stats(
     }
     if stored.final and stored.etag:
         headers["ETag"] = f'"{stored.etag}"'
-        if headers["ETag"] in _etags(request):
+        if headers["ETag"] in if_none_match(request):
             return Response(status_code=304, headers=headers)
     if _accepts_gzip(request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "gzip"
-        return Response(stored.data, media_type=_JSON, headers=headers)
+        return Response(stored.data, media_type=JSON, headers=headers)
     # Decompressing megabytes is CPU work: not on the event loop.
     body = await run_in_threadpool(gzip.decompress, stored.data)
-    return Response(body, media_type=_JSON, headers=headers)
+    return Response(body, media_type=JSON, headers=headers)
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -211,27 +160,22 @@ def _accepts_gzip(header: str) -> bool:
     description="A queued experiment is cancelled at once (200). A running one stops within "
     "about a second, after its current step (202: poll it until `cancelled`).",
     responses={
-        200: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "cancelled"}}}},
-        202: {
-            "model": ExperimentView,
-            "content": {_JSON: {"example": {**VIEW_EXAMPLE, "cancel_requested": True}}},
-        },
-        404: _404,
-        409: _problem(
+        200: json_example({**EXPERIMENT_EXAMPLE, "status": "cancelled"}),
+        202: json_example({**EXPERIMENT_EXAMPLE, "cancel_requested": True}, model=ExperimentView),
+        404: DOC_404,
+        409: problem_doc(
             409, "Conflict", "Experiment 0193... has already succeeded; there is nothing to cancel."
         ),
-        503: _503,
+        503: DOC_503,
     },
 )
 def cancel(
-    experiment_id: str, store: StoreDep, dispatcher: DispatcherDep, request: Request
+    experiment_id: str, store: StoreDep, dispatcher: DispatcherDep, cache: ViewCacheDep
 ) -> Response:
-    outcome = store.request_cancel(experiment_id)
-    request.app.state.view_cache.drop(experiment_id)
-    if outcome == "cancelled":
-        dispatcher.revoke(experiment_id)
-    record = store.get(experiment_id)
-    return _json(experiment_view(record), 200 if outcome == "cancelled" else 202)
+    record, cancelled = experiments.cancel(
+        experiment_id, store=store, dispatcher=dispatcher, cache=cache
+    )
+    return json_response(experiment_view(record), 200 if cancelled else 202)
 
 
 @router.delete(
@@ -239,17 +183,15 @@ def cancel(
     status_code=204,
     summary="Forget a finished experiment and its results",
     responses={
-        404: _404,
-        409: _problem(
+        404: DOC_404,
+        409: problem_doc(
             409,
             "Conflict",
             "Experiment 0193... is running: cancel it first, then delete it once it has stopped.",
         ),
-        503: _503,
+        503: DOC_503,
     },
 )
-def delete(experiment_id: str, store: StoreDep, request: Request) -> Response:
-    store.delete(experiment_id)
-    request.app.state.view_cache.drop(experiment_id)
-    forget_plots(store, experiment_id)
+def delete(experiment_id: str, store: StoreDep, cache: ViewCacheDep) -> Response:
+    experiments.delete(experiment_id, store=store, cache=cache)
     return Response(status_code=204)

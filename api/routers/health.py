@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import SettingsDep, StoreDep
+from api.openapi import json_example
 from api.problems import PROBLEM_JSON, problem
 from core.errors import StoreUnavailable
+from core.views import Liveness, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -17,17 +17,19 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/healthz",
     summary="Liveness: the process answers (no dependencies checked)",
-    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    response_model=Liveness,
+    responses={200: json_example({"status": "ok"})},
 )
-async def healthz() -> dict[str, str]:
+async def healthz() -> Liveness:
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz",
     summary="Readiness: Redis answers and at least one worker has a fresh heartbeat",
+    response_model=Readiness,
     responses={
-        200: {"content": {"application/json": {"example": {"status": "ready", "workers": 2}}}},
+        200: json_example({"status": "ready", "redis": "ok", "workers": 2}),
         503: {
             "content": {
                 PROBLEM_JSON: {
@@ -45,7 +47,7 @@ async def healthz() -> dict[str, str]:
         },
     },
 )
-def readyz(store: StoreDep, settings: SettingsDep) -> Any:
+def readyz(store: StoreDep, settings: SettingsDep) -> Readiness | Response:
     headers = {"Retry-After": str(settings.retry_after_s)}
     try:
         store.ping()

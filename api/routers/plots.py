@@ -2,58 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from api.deps import SettingsDep, StoreDep
-from api.render import (
-    etag_for,
-    experiment_plot_key,
-    parse_filename,
-    retention_s,
-    serve,
-)
-from api.responses import DOC_503, image_responses, problem_doc
-from core import plots, theory
-from core.errors import Conflict
-from core.plots import Format
-from core.result import ResultDict
-from core.store import ExperimentRecord, Store
+from api.openapi import DOC_503, image_responses, problem_doc
+from api.services import figures
+from core.views import PLOT_NAMES
 
 router = APIRouter(tags=["plots"])
-
-_NAMES = ", ".join(plots.PLOTS)
-
-
-def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> ResultDict:
-    """The stored result, partial while running; Conflict when nothing is recorded yet."""
-    result = store.load_result(record.id)
-    if result is None:
-        if record.final:
-            why = f" ({record.error})" if record.error else ""
-            raise Conflict(
-                f"Experiment {record.id} is {record.status} and recorded nothing{why}: "
-                f"there is nothing to plot."
-            )
-        raise Conflict(
-            f"Experiment {record.id} is {record.status} and has recorded nothing yet; "
-            f"try again in a few seconds.",
-            retry_after=retry_after_s,
-        )
-    return result
-
-
-def _theory_of(record: ExperimentRecord, result: ResultDict) -> dict[str, Any]:
-    # A partial result has no theory yet; the prediction needs only the spec.
-    return result.get("theory") or theory.predict(record.spec)
 
 
 @router.get(
     "/v1/experiments/{experiment_id}/plots/{filename}",
     response_class=Response,
     summary="A figure of one experiment",
-    description=f"`filename` is `NAME.png` or `NAME.svg` with NAME one of: {_NAMES}. "
+    description=f"`filename` is `NAME.png` or `NAME.svg` with NAME one of: "
+    f"{', '.join(PLOT_NAMES)}. "
     "`gradient-profile` draws log10 `grad_norm` and `backprop_norm` against layer with "
     "the mean-field prediction; `gradient-heatmap` layer x step; `training-curves` loss "
     "and accuracy per epoch; `activations` saturated and dead shares; `update-ratio` "
@@ -67,7 +31,7 @@ def _theory_of(record: ExperimentRecord, result: ResultDict) -> dict[str, Any]:
                 "Not found",
                 "No experiment plot 'gradient-profil.png'; there are: gradient-profile.{png,svg}, "
                 "...",
-                plots=list(plots.PLOTS),
+                plots=list(PLOT_NAMES),
                 formats=["png", "svg"],
             ),
         ),
@@ -86,26 +50,4 @@ def _theory_of(record: ExperimentRecord, result: ResultDict) -> dict[str, Any]:
 def experiment_plot(
     experiment_id: str, filename: str, store: StoreDep, settings: SettingsDep, request: Request
 ) -> Response:
-    name, fmt = parse_filename(filename, plots.PLOTS, "experiment")
-    record = store.get(experiment_id)
-
-    def render() -> bytes:
-        result = load_result(store, record, settings.retry_after_s)
-        return draw(record, result, name, fmt)
-
-    if record.final and record.etag:
-        return serve(
-            request,
-            store,
-            fmt,
-            render,
-            key=experiment_plot_key(experiment_id, name, fmt),
-            etag=etag_for("experiment", record.etag, name, fmt),
-            ttl_s=retention_s([record], store),
-        )
-    return serve(request, store, fmt, render, key=None, etag=None, ttl_s=None)
-
-
-def draw(record: ExperimentRecord, result: ResultDict, name: str, fmt: Format) -> bytes:
-    predicted = _theory_of(record, result) if name == "gradient-profile" else None
-    return plots.render(name, result, fmt, predicted)
+    return figures.experiment_figure(request, store, settings, experiment_id, filename)

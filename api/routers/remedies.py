@@ -7,16 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
-from api.responses import DOC_422, DOC_503, problem_doc
-from api.schemas import VIEW_EXAMPLE, ExperimentView
-from api.submit import accepted, create_and_dispatch
-from core.diagnosis import apply_remedy
-from core.errors import Conflict, NotFound, SpecError
+from api.http import accepted
+from api.openapi import DOC_422, DOC_503, json_example, problem_doc
+from api.services import experiments
+from api.views import experiment_view
+from core.views import EXPERIMENT_EXAMPLE, ExperimentView
 
 router = APIRouter(tags=["experiments"])
-
-#: Room kept in a remedied spec's name for its suffix (names are at most 200 characters).
-_NAME_ROOM = 200 - len(" +remedy 99")
 
 
 @router.post(
@@ -31,7 +28,7 @@ _NAME_ROOM = 200 - len(" +remedy 99")
     "the same draws where the network's shape allows). The new spec's name ends in "
     "` +remedy k`. Answers 202 with the new experiment and its `Location`.",
     responses={
-        202: {"content": {"application/json": {"example": {**VIEW_EXAMPLE, "status": "queued"}}}},
+        202: json_example({**EXPERIMENT_EXAMPLE, "status": "queued"}),
         404: problem_doc(
             404,
             "Not found",
@@ -56,34 +53,9 @@ def apply(
     settings: SettingsDep,
     owner: OwnerDep = None,
 ) -> Response:
-    record = store.get(experiment_id)
-    if record.diagnosis is None:
-        state = "has no diagnosis" if record.final else "has no diagnosis yet"
-        raise Conflict(
-            f"Experiment {experiment_id} is {record.status} and {state}; remedies come with "
-            f"the diagnosis of a finished run.",
-            **({} if record.final else {"retry_after": settings.retry_after_s}),
-        )
-    remedies = list(record.diagnosis.get("remedies") or [])
-    if k >= len(remedies):
-        n = len(remedies)
-        have = f"has {n} remed{'y' if n == 1 else 'ies'} (k = 0 .. {n - 1})" if n else "has none"
-        raise NotFound(f"Experiment {experiment_id} {have}; there is no remedy {k}.", remedies=n)
-    remedy = remedies[k]
-    try:
-        spec = apply_remedy(record.spec, remedy)
-    except SpecError as exc:
-        raise SpecError(
-            f"Remedy {k} of experiment {experiment_id} gives an invalid spec: {exc.detail}",
-            exc.errors,
-        ) from exc
-    spec = spec.model_copy(update={"name": f"{record.spec.name[:_NAME_ROOM]} +remedy {k}"})
-    created = create_and_dispatch(
-        spec,
-        store=store,
-        dispatcher=dispatcher,
-        settings=settings,
-        owner=owner or record.owner,
-        meta={"derived_from": experiment_id, "remedy": str(k)},
+    created = experiments.submit_remedy(
+        experiment_id, k, store=store, dispatcher=dispatcher, settings=settings, owner=owner
     )
-    return accepted(created, settings)
+    return accepted(
+        experiment_view(created), f"/v1/experiments/{created.id}", settings.retry_after_s
+    )

@@ -2,93 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
 from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
-from api.dispatch import Dispatcher
-from api.limits import check_limits
-from api.render import etag_for, parse_filename, retention_s, serve
-from api.responses import DOC_422, DOC_503, image_responses, problem_doc
-from api.routers.plots import load_result
-from api.submit import NOT_QUEUED, dispatch
-from api.sweep_views import (
-    SWEEP_EXAMPLE,
-    VIEW_EXAMPLE,
-    SweepPageView,
-    SweepRequest,
-    SweepView,
-    sweep_view,
-)
-from core import plots
-from core.errors import Conflict, NotFound, SpecError, StoreUnavailable
-from core.settings import Settings
-from core.store import ExperimentRecord, Store, SweepRecord, SweepStore
-from core.sweep import SweepChild, describe, expand
+from api.http import accepted, json_response
+from api.openapi import DOC_422, DOC_503, image_responses, json_example, problem_doc
+from api.services import figures, sweeps
+from api.services.sweeps import REQUEST_EXAMPLE, SweepRequest
+from api.views import sweep_page, sweep_view
+from core.views import SWEEP_EXAMPLE, SWEEP_PLOT_NAMES, SweepPage, SweepView
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
 
-_JSON = "application/json"
-_404 = problem_doc(404, "Not found", "No sweep '0193a1f2c3d4a1b2c3d4e5f6': it never existed...")
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status_code=status, media_type=_JSON, headers=headers)
-
-
-def _children(request: SweepRequest, settings: Settings) -> list[SweepChild]:
-    """Every child spec, valid and within the server's limits, or one 422 naming them."""
-    # A SpecError from expand() reaches the problem handler, which names each field.
-    children = expand(
-        request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
-    )
-    errors: dict[tuple[str, str], dict[str, Any]] = {}
-    for child in children:
-        try:
-            check_limits(child.spec, settings)
-        except SpecError as exc:
-            for e in exc.errors:
-                field = str(e["field"])
-                blamed = [p for p in child.params if field == p or field.startswith(p + ".")]
-                where = f"grid.{blamed[0]}" if blamed else f"base.{field}"
-                message = f"{e['message']} (with {describe(child.params)})"
-                errors.setdefault(
-                    (where, str(e["message"])), {**e, "field": where, "message": message}
-                )
-    if errors:
-        listed = list(errors.values())
-        shown = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
-        raise SpecError(
-            f"{len(listed)} {'limits are' if len(listed) > 1 else 'limit is'} exceeded by "
-            f"children of the sweep: {shown}",
-            listed[:20],
-        )
-    return children
-
-
-def _dispatch_all(store: Store, dispatcher: Dispatcher, records: list[ExperimentRecord]) -> None:
-    """Send every child; if the broker fails, fail the rest and cancel those sent."""
-    for k, record in enumerate(records):
-        try:
-            dispatch(record.id, store, dispatcher)
-        except StoreUnavailable:
-            with contextlib.suppress(StoreUnavailable):
-                for sent in records[:k]:
-                    with contextlib.suppress(Conflict, NotFound):
-                        if store.request_cancel(sent.id) == "cancelled":
-                            dispatcher.revoke(sent.id)
-                for unsent in records[k + 1 :]:
-                    store.finish(
-                        unsent.id,
-                        "failed",
-                        attempt=None,
-                        allowed_from=("queued",),
-                        error=NOT_QUEUED,
-                    )
-            raise
+DOC_404 = problem_doc(404, "Not found", "No sweep '0193a1f2c3d4a1b2c3d4e5f6': it never existed...")
 
 
 @router.post(
@@ -102,7 +30,7 @@ def _dispatch_all(store: Store, dispatcher: Dispatcher, records: list[Experiment
     "submits each as an ordinary experiment sent to the queue on its own, so every "
     "worker shares the work. Answers 202 with the sweep and its `Location`.",
     responses={
-        202: {"content": {_JSON: {"example": {**VIEW_EXAMPLE, "status": "queued"}}}},
+        202: json_example({**SWEEP_EXAMPLE, "status": "queued"}),
         422: problem_doc(
             422,
             "Invalid experiment spec",
@@ -123,34 +51,22 @@ def _dispatch_all(store: Store, dispatcher: Dispatcher, records: list[Experiment
 def create_sweep(
     body: Annotated[
         SweepRequest,
-        Body(openapi_examples={"activation-by-depth": {"value": SWEEP_EXAMPLE}}),
+        Body(openapi_examples={"activation-by-depth": {"value": REQUEST_EXAMPLE}}),
     ],
     store: StoreDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
     owner: OwnerDep = None,
 ) -> Response:
-    children = _children(body, settings)
-    sweeps = SweepStore(store)
-    sweep_id = sweeps.new_id()
-    meta = {"sweep": sweep_id}
-    records = [store.create(c.spec, owner=owner, meta=meta) for c in children]
-    sweep = sweeps.create(
-        sweep_id,
-        name=body.name,
-        base=body.base,
-        grid=body.grid,
-        children=[(r.id, c.params) for r, c in zip(records, children, strict=True)],
-        owner=owner,
+    sweep, records = sweeps.submit(
+        body, store=store, dispatcher=dispatcher, settings=settings, owner=owner
     )
-    _dispatch_all(store, dispatcher, records)
-    headers = {"Location": f"/v1/sweeps/{sweep_id}", "Retry-After": str(settings.retry_after_s)}
-    return _json(sweep_view(sweep, records), 202, headers)
+    return accepted(sweep_view(sweep, records), f"/v1/sweeps/{sweep.id}", settings.retry_after_s)
 
 
 @router.get(
     "",
-    response_model=SweepPageView,
+    response_model=SweepPage,
     summary="List sweeps, newest first",
     responses={422: DOC_422, 503: DOC_503},
 )
@@ -161,18 +77,8 @@ def list_sweeps(
         str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor`.")
     ] = None,
 ) -> Response:
-    sweeps = SweepStore(store)
-    page = sweeps.list_sweeps(limit=limit, cursor=cursor)
-    items = [sweep_view(s, sweeps.children(s), table=False) for s in page.items]
-    return _json({"items": items, "next_cursor": page.next_cursor})
-
-
-def _load(store: Store, sweep_id: str) -> tuple[SweepRecord, list[ExperimentRecord | None]]:
-    sweeps = SweepStore(store)
-    sweep = sweeps.get(sweep_id)
-    records = sweeps.children(sweep)
-    sweeps.keep(sweep, records)
-    return sweep, records
+    page, children = sweeps.list_page(store, limit=limit, cursor=cursor)
+    return json_response(sweep_page(page, children))
 
 
 @router.get(
@@ -184,11 +90,10 @@ def _load(store: Store, sweep_id: str) -> tuple[SweepRecord, list[ExperimentReco
     "the mean of the children's fractions, a finished child counting 1. `children`: one "
     "row per child with its values, status, gradient ratios, decay per layer, final "
     "validation accuracy and verdict (null until it has finished).",
-    responses={404: _404, 503: DOC_503},
+    responses={404: DOC_404, 503: DOC_503},
 )
 def get_sweep(sweep_id: str, store: StoreDep) -> Response:
-    sweep, records = _load(store, sweep_id)
-    return _json(sweep_view(sweep, records))
+    return json_response(sweep_view(*sweeps.load(store, sweep_id)))
 
 
 @router.post(
@@ -197,24 +102,11 @@ def get_sweep(sweep_id: str, store: StoreDep) -> Response:
     summary="Cancel every child still queued or running",
     description="Queued children are cancelled at once; running ones stop within about a "
     "second (202 while any is stopping: poll the sweep). Finished children are kept.",
-    responses={404: _404, 503: DOC_503},
+    responses={404: DOC_404, 503: DOC_503},
 )
 def cancel_sweep(sweep_id: str, store: StoreDep, dispatcher: DispatcherDep) -> Response:
-    sweep, records = _load(store, sweep_id)
-    stopping = False
-    for record in records:
-        if record is None or record.final:
-            continue
-        try:
-            outcome = store.request_cancel(record.id)
-        except (Conflict, NotFound):  # it finished, or went, meanwhile
-            continue
-        if outcome == "cancelled":
-            dispatcher.revoke(record.id)
-        else:
-            stopping = True
-    records = SweepStore(store).children(sweep)
-    return _json(sweep_view(sweep, records), 202 if stopping else 200)
+    sweep, records, stopping = sweeps.cancel(sweep_id, store=store, dispatcher=dispatcher)
+    return json_response(sweep_view(sweep, records), 202 if stopping else 200)
 
 
 @router.get(
@@ -222,40 +114,16 @@ def cancel_sweep(sweep_id: str, store: StoreDep, dispatcher: DispatcherDep) -> R
     response_class=Response,
     summary="A figure of a sweep",
     description="`filename` is `NAME.png` or `NAME.svg` with NAME one of: "
-    f"{', '.join(plots.SWEEP_PLOTS)}. `gradient-profiles` overlays every child's step-0 "
+    f"{', '.join(SWEEP_PLOT_NAMES)}. `gradient-profiles` overlays every child's step-0 "
     "profiles, one colour per group (the values that vary, depth aside); `ratio-vs-depth` "
     "draws log10 gradient ratio against depth, one line per group, beside the mean-field "
     "prediction. Children still queued are left out. Cached, with an `ETag`, once every "
     "child is final.",
-    responses=image_responses((404, _404), (503, DOC_503)),
+    responses=image_responses((404, DOC_404), (503, DOC_503)),
 )
 def sweep_plot(
     sweep_id: str, filename: str, store: StoreDep, settings: SettingsDep, request: Request
 ) -> Response:
-    name, fmt = parse_filename(filename, plots.SWEEP_PLOTS, "sweep")
-    _, records = _load(store, sweep_id)
-    present = [r for r in records if r is not None]
-
-    def render() -> bytes:
-        children: list[plots.SweepChild] = []
-        for r in present:
-            result = None
-            with contextlib.suppress(Conflict, NotFound):
-                result = load_result(store, r, settings.retry_after_s)
-            children.append((r.spec, result))
-        return plots.render_sweep(name, children, fmt)
-
-    if all(r.final for r in present):
-        etag = etag_for(
-            "sweep", sweep_id, name, fmt, *(f"{r.id}={r.etag or r.status}" for r in present)
-        )
-        return serve(
-            request,
-            store,
-            fmt,
-            render,
-            key="sweep:" + etag.strip('"'),
-            etag=etag,
-            ttl_s=retention_s(present, store),
-        )
-    return serve(request, store, fmt, render, key=None, etag=None, ttl_s=None)
+    name, fmt = figures.parse_filename(filename, SWEEP_PLOT_NAMES, "sweep")
+    _, records = sweeps.load(store, sweep_id)
+    return figures.sweep_figure(request, store, settings, sweep_id, records, name, fmt)

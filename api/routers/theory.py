@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import StoreDep
-from api.render import etag_for, parse_filename, serve
-from api.responses import DOC_422, DOC_503, image_responses, problem_doc
-from api.submit import as_query_error
+from api.http import as_query_error, json_response
+from api.openapi import DOC_422, DOC_503, image_responses, json_example, problem_doc
+from api.services import figures
 from core import plots, theory
 from core.errors import SpecError
 from core.plots.activations import MAX_X
@@ -20,9 +19,8 @@ from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
 
 router = APIRouter(tags=["theory"])
 
-_JSON = "application/json"
-#: Cached derivative plots depend only on the query: keep them a day.
-DERIVATIVES_TTL_S = 24 * 3600
+#: Answers that depend only on the query (and this release): cache them a day.
+CACHE_DAY = {"Cache-Control": "public, max-age=86400"}
 DEFAULT_DERIVATIVES = "sigmoid,tanh,relu"
 
 THEORY_EXAMPLE = {
@@ -48,11 +46,6 @@ ACTIVATIONS_EXAMPLE = {
 }
 
 
-def _json(body: Any, cache: str) -> Response:
-    text = json.dumps(json_safe(body), allow_nan=False)
-    return Response(text, media_type=_JSON, headers={"Cache-Control": cache})
-
-
 @router.get(
     "/v1/theory",
     summary="Mean-field prediction of how gradients scale with depth",
@@ -65,7 +58,7 @@ def _json(body: Any, cache: str) -> Response:
     "`applies` is false and `note` says why. Computed at once, without training; "
     "see docs/insight.md.",
     responses={
-        200: {"content": {_JSON: {"example": THEORY_EXAMPLE}}},
+        200: json_example(THEORY_EXAMPLE),
         422: DOC_422,
     },
 )
@@ -94,7 +87,7 @@ def get_theory(
         )
     except SpecError as exc:
         raise as_query_error(exc) from exc
-    return _json(predicted, "public, max-age=86400")
+    return json_response(json_safe(predicted), headers=CACHE_DAY)
 
 
 @router.get(
@@ -104,7 +97,7 @@ def get_theory(
     "(sigmoid: 0.25 at 0, so each sigmoid layer passes at most a quarter of the gradient), "
     "its value at 0, the ranges of x where |phi'(x)| < `flat_threshold` (1e-2; null for an "
     "unbounded end) and the batch-norm rate. leaky_relu at negative_slope 0.01.",
-    responses={200: {"content": {_JSON: {"example": ACTIVATIONS_EXAMPLE}}}},
+    responses={200: json_example(ACTIVATIONS_EXAMPLE)},
 )
 def list_activations() -> Response:
     body = {
@@ -114,7 +107,7 @@ def list_activations() -> Response:
             "derivatives": f"/v1/activations/plots/derivatives.png?names={DEFAULT_DERIVATIVES}"
         },
     }
-    return _json(body, "public, max-age=86400")
+    return json_response(json_safe(body), headers=CACHE_DAY)
 
 
 def parse_names(names: str) -> list[str]:
@@ -164,7 +157,7 @@ def derivatives_plot(
     x_max: Annotated[float, Query(ge=-MAX_X, le=MAX_X)] = 6.0,
     negative_slope: Annotated[float, Query(ge=0.0, le=1.0)] = 0.01,
 ) -> Response:
-    _, fmt = parse_filename(filename, ("derivatives",), "activation")
+    _, fmt = figures.parse_filename(filename, ("derivatives",), "activation")
     chosen = parse_names(names)
     if not x_min < x_max:
         raise RequestValidationError(
@@ -177,15 +170,4 @@ def derivatives_plot(
                 }
             ]
         )
-    etag = etag_for(
-        "derivatives", ",".join(chosen), repr(x_min), repr(x_max), repr(negative_slope), fmt
-    )
-    return serve(
-        request,
-        store,
-        fmt,
-        lambda: plots.render_derivatives(chosen, fmt, (x_min, x_max), negative_slope),
-        key="derivatives:" + etag.strip('"'),
-        etag=etag,
-        ttl_s=DERIVATIVES_TTL_S,
-    )
+    return figures.derivatives_figure(request, store, fmt, chosen, (x_min, x_max), negative_slope)

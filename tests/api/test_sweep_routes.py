@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from insight_support import TINY, check_image, is_problem, run_it, service, settings_of
 from service_procs import RedisServer
 
-from api.sweep_views import sweep_status
+from api.views import sweep_status
 from core.plots import SWEEP_PLOTS
 from core.store import ExperimentRecord, Status, Store, SweepStore
 

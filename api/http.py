@@ -1,0 +1,54 @@
+"""Small HTTP pieces every router shares: JSON answers, 202s and ``If-None-Match``.
+
+Views are serialised here with ``json.dumps`` into a ``Response``, which
+FastAPI sends as it is: the builders' types (``core.views``) say the shape, and
+``tests/api/test_views.py`` checks what is served against each route's model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from core.errors import SpecError
+
+JSON = "application/json"
+
+
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``body`` as JSON, sent without a second validation."""
+    return Response(json.dumps(body), status_code=status, media_type=JSON, headers=headers)
+
+
+def accepted(body: Mapping[str, Any], location: str, retry_after_s: int) -> Response:
+    """202 with ``body``, where to poll it and when."""
+    headers = {"Location": location, "Retry-After": str(retry_after_s)}
+    return json_response(body, 202, headers)
+
+
+def if_none_match(request: Request) -> list[str]:
+    """The ETags of ``If-None-Match``, weak ones compared as strong (RFC 9110 § 13.1.2)."""
+    header = request.headers.get("if-none-match", "")
+    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+
+
+def as_query_error(exc: SpecError) -> RequestValidationError:
+    """A core ``SpecError`` about query parameters as the 422 FastAPI gives bad ones."""
+    return RequestValidationError(
+        [
+            {
+                "loc": ("query", *e.get("loc", ())),
+                "msg": str(e.get("msg", exc.detail)),
+                "type": "value_error",
+                **({"input": e["input"]} if "input" in e else {}),
+            }
+            for e in exc.errors
+        ]
+        or [{"loc": ("query",), "msg": exc.detail, "type": "value_error"}]
+    )

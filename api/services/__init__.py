@@ -1,0 +1,1 @@
+"""What the routes do, without HTTP: experiments, sweeps and figures."""

@@ -1,0 +1,169 @@
+"""Sweeps: a grid of ordinary experiments, started, read and cancelled together."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.dispatch import Dispatcher
+from api.limits import check_limits
+from api.services.experiments import NOT_QUEUED, dispatch
+from core.errors import Conflict, NotFound, SpecError, StoreUnavailable
+from core.settings import Settings
+from core.store import ExperimentRecord, Store, SweepPage, SweepRecord, SweepStore
+from core.sweep import SweepChild, describe, expand
+
+REQUEST_EXAMPLE: dict[str, Any] = {
+    "name": "activation-by-depth",
+    "base": {
+        "seed": 0,
+        "model": {"width": 64, "init": "xavier_normal"},
+        "data": {"dataset": "gaussian", "n_samples": 1000},
+        "training": {"epochs": 5},
+    },
+    "grid": {"model.activation": ["sigmoid", "relu"], "model.depth": [5, 10, 20, 40]},
+}
+
+
+class SweepRequest(BaseModel):
+    """A base spec and a grid of values; one experiment per combination."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REQUEST_EXAMPLE]})
+
+    name: str = Field(
+        default="sweep",
+        min_length=1,
+        max_length=120,
+        description="The sweep's name; each child is named after it and its values.",
+    )
+    base: dict[str, Any] = Field(
+        default_factory=dict,
+        description="An experiment spec (docs/contract.md § Spec) shared by every child; it "
+        "may leave out the fields the grid sets (model.depth, model.activation).",
+    )
+    grid: dict[str, list[Any]] = Field(
+        description="Dotted spec paths to the values each takes; the children are every "
+        "combination, the last path varying fastest.",
+    )
+
+
+def children_of(request: SweepRequest, settings: Settings) -> list[SweepChild]:
+    """Every child spec, valid and within the server's limits, or one 422 naming them."""
+    # A SpecError from expand() reaches the problem handler, which names each field.
+    children = expand(
+        request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
+    )
+    errors: dict[tuple[str, str], dict[str, Any]] = {}
+    for child in children:
+        try:
+            check_limits(child.spec, settings)
+        except SpecError as exc:
+            for e in exc.errors:
+                field = str(e["field"])
+                blamed = [p for p in child.params if field == p or field.startswith(p + ".")]
+                where = f"grid.{blamed[0]}" if blamed else f"base.{field}"
+                message = f"{e['message']} (with {describe(child.params)})"
+                errors.setdefault(
+                    (where, str(e["message"])), {**e, "field": where, "message": message}
+                )
+    if errors:
+        listed = list(errors.values())
+        shown = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
+        raise SpecError(
+            f"{len(listed)} {'limits are' if len(listed) > 1 else 'limit is'} exceeded by "
+            f"children of the sweep: {shown}",
+            listed[:20],
+        )
+    return children
+
+
+def _dispatch_all(store: Store, dispatcher: Dispatcher, records: list[ExperimentRecord]) -> None:
+    """Send every child; if the broker fails, fail the rest and cancel those sent."""
+    for k, record in enumerate(records):
+        try:
+            dispatch(record.id, store, dispatcher)
+        except StoreUnavailable:
+            with contextlib.suppress(StoreUnavailable):
+                for sent in records[:k]:
+                    with contextlib.suppress(Conflict, NotFound):
+                        if store.request_cancel(sent.id) == "cancelled":
+                            dispatcher.revoke(sent.id)
+                for unsent in records[k + 1 :]:
+                    store.finish(
+                        unsent.id,
+                        "failed",
+                        attempt=None,
+                        allowed_from=("queued",),
+                        error=NOT_QUEUED,
+                    )
+            raise
+
+
+def submit(
+    request: SweepRequest,
+    *,
+    store: Store,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    owner: str | None = None,
+) -> tuple[SweepRecord, list[ExperimentRecord]]:
+    """Store one ``queued`` experiment per child and the sweep over them; dispatch each."""
+    children = children_of(request, settings)
+    sweeps = SweepStore(store)
+    sweep_id = sweeps.new_id()
+    meta = {"sweep": sweep_id}
+    records = [store.create(c.spec, owner=owner, meta=meta) for c in children]
+    sweep = sweeps.create(
+        sweep_id,
+        name=request.name,
+        base=request.base,
+        grid=request.grid,
+        children=[(r.id, c.params) for r, c in zip(records, children, strict=True)],
+        owner=owner,
+    )
+    _dispatch_all(store, dispatcher, records)
+    return sweep, records
+
+
+def load(store: Store, sweep_id: str) -> tuple[SweepRecord, list[ExperimentRecord | None]]:
+    """A sweep and its children's records (None for one that has expired)."""
+    sweeps = SweepStore(store)
+    sweep = sweeps.get(sweep_id)
+    records = sweeps.children(sweep)
+    sweeps.keep(sweep, records)
+    return sweep, records
+
+
+def list_page(
+    store: Store, *, limit: int, cursor: str | None
+) -> tuple[SweepPage, list[list[ExperimentRecord | None]]]:
+    """A page of sweeps, newest first, with each one's children's records."""
+    sweeps = SweepStore(store)
+    page = sweeps.list_sweeps(limit=limit, cursor=cursor)
+    return page, [sweeps.children(s) for s in page.items]
+
+
+def cancel(
+    sweep_id: str, *, store: Store, dispatcher: Dispatcher
+) -> tuple[SweepRecord, list[ExperimentRecord | None], bool]:
+    """Cancel every child still queued or running; finished ones are kept.
+
+    Returns the sweep, its children's records after the request, and whether
+    any child is still stopping.
+    """
+    sweep, records = load(store, sweep_id)
+    stopping = False
+    for record in records:
+        if record is None or record.final:
+            continue
+        try:
+            outcome = store.request_cancel(record.id)
+        except (Conflict, NotFound):  # it finished, or went, meanwhile
+            continue
+        if outcome == "cancelled":
+            dispatcher.revoke(record.id)
+        else:
+            stopping = True
+    return sweep, SweepStore(store).children(sweep), stopping
