@@ -50,6 +50,7 @@ __all__ = [
     "Readiness",
     "SpecJSON",
     "Status",
+    "SweepHead",
     "SweepLinks",
     "SweepListItem",
     "SweepPage",
@@ -332,7 +333,9 @@ class SweepLinks(TypedDict):
 
 
 @with_config(_exact())
-class _SweepHead(TypedDict):
+class SweepHead(TypedDict):
+    """What a sweep and a sweep in a list share."""
+
     id: str
     name: str
     status: SweepStatus
@@ -348,14 +351,14 @@ class _SweepHead(TypedDict):
 
 
 @with_config(_exact(SWEEP_EXAMPLE))
-class SweepView(_SweepHead):
+class SweepView(SweepHead):
     """A sweep: its status and progress read from its children, and the summary table."""
 
     children: Annotated[list[SweepRow], Field(description="The summary table, one row per child.")]
 
 
 @with_config(_exact(SWEEP_ITEM_EXAMPLE))
-class SweepListItem(_SweepHead):
+class SweepListItem(SweepHead):
     """A sweep in a list: as ``SweepView``, with the number of children for the table."""
 
     children_count: int
