@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from insight_support import TINY, VANISHING, check_image, finished, is_problem, service, submit
 from service_procs import RedisServer
 
-from api.services.figures import NAMESPACE, experiment_plot_key
 from api.routers.compare import MAX_COMPARE
+from api.services.figures import NAMESPACE, experiment_plot_key
 from core.plots import PLOTS
 from core.store import Store, encode_result
 
