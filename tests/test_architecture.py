@@ -153,7 +153,7 @@ DEVELOPER_ONLY = ("shared" + "/", "DESIGN" + ".md", "CONTRACT" + ".md")
 
 @pytest.mark.parametrize("cited", DEVELOPER_ONLY)
 def test_no_text_cites_the_developers_notes(cited: str) -> None:
-    # A user's clone has no shared/ folder: docs and docstrings cite docs/ instead.
+    # A user's clone has none of the developers' notes: docs and docstrings cite docs/.
     hits = [
         f"{path.relative_to(ROOT)}:{number}"
         for path in _repo_texts()
