@@ -1,17 +1,18 @@
 # syntax=docker/dockerfile:1
 # gradatlas: one image for the API and the worker (docker-compose.yml picks the command).
 
-# --- build: install the package and its dependencies into a virtual environment ---
+# --- build: the locked dependencies and the package, in a virtual environment ---
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, so editing the code does not reinstall them.
+# Dependencies first, from the lock file, so editing the code does not reinstall them
+# and every image runs the versions the tests ran.
+COPY requirements/main.txt ./requirements/main.txt
+RUN pip install -r requirements/main.txt
+# Then the package itself, without resolving anything again.
 COPY pyproject.toml README.md ./
-RUN mkdir -p core api worker gradatlas \
- && touch core/__init__.py api/__init__.py worker/__init__.py gradatlas/__init__.py \
- && pip install . && pip uninstall -y gradatlas
 COPY core ./core
 COPY api ./api
 COPY worker ./worker

@@ -1,15 +1,20 @@
 # gradatlas: `make run` starts the whole service on localhost; `make test` runs every test.
+# Installs come from the lock files requirements/main.txt (runtime) and requirements/dev.txt
+# (runtime + tools), written by `make lock` from pyproject.toml; see README.md, "Dependencies".
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
+# One resolution for every platform and Python >= 3.11, so the lock is the same on every machine.
+UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--custom-compile-command "make lock" --quiet
+.PHONY: install test lint run bench bench-api lock upgrade-deps clean
 
-.PHONY: install test lint run bench bench-api clean
-
-$(STAMP): pyproject.toml
+$(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 install: $(STAMP)
@@ -28,12 +33,24 @@ run: install
 	scripts/run.sh
 
 bench: install
-	$(PY) -m pip install -q -e '.[bench]'
+	# torch is pinned by the bench extra and never in a lock; the lock holds everything else.
+	$(PY) -m pip install -q -c requirements/dev.txt -e '.[bench]'
 	$(PY) bench/engine.py
 
 bench-api: install
 	scripts/ensure-redis.sh
 	$(PY) bench/api.py
+
+# Re-resolve the lock files from pyproject.toml, keeping the pins that still satisfy it.
+# The dev lock is constrained by the runtime lock, so both agree on every shared package.
+lock: install
+	$(UV_COMPILE) -o requirements/main.txt
+	$(UV_COMPILE) --extra dev -c requirements/main.txt -o requirements/dev.txt
+
+# Move every pin to the newest release pyproject.toml allows.
+upgrade-deps: install
+	$(UV_COMPILE) --upgrade -o requirements/main.txt
+	$(UV_COMPILE) --upgrade --extra dev -c requirements/main.txt -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,8 @@ from typing import Protocol
 from celery import Celery
 
 from core.errors import StoreUnavailable
+from core.queue import TASK_RUN_EXPERIMENT, celery_config
 from core.settings import Settings
-from worker.celery_app import TASK_RUN_EXPERIMENT, celery_config
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """Benchmark: the engine's training step, with statistics recorded every step, vs PyTorch.
 
-    .venv/bin/pip install -e '.[bench]'      # torch==2.13.0 (CPU) and threadpoolctl
+    make bench      # installs torch==2.13.0 (CPU) and threadpoolctl, then runs this
+    .venv/bin/pip install -c requirements/dev.txt -e '.[bench]'   # that install, by hand
     .venv/bin/python bench/engine.py [--rounds 7] [--only a,b]
 
 One thread for NumPy's BLAS and for PyTorch; OpenBLAS chooses its own kernel

@@ -7,17 +7,12 @@ a deadline; every process started here is stopped here.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
-
-# Helpers import as `service_procs` under any --import-mode (prepend, importlib).
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from service_procs import (
     Proc,
     RedisServer,

@@ -1,6 +1,7 @@
 """Processes for tests: redis-server, a Celery worker and uvicorn, as compose runs them.
 
-Imported by ``conftest.py`` and the e2e tests (pytest puts ``tests/`` on the path).
+Imported as ``service_procs`` by ``conftest.py`` and the tests: pytest's
+``pythonpath`` (pyproject.toml) puts ``tests/support/`` on the path.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import redis
 import uvicorn
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 BIN = Path(sys.executable).parent
 TEST_PASSWORD = "test-password"
