@@ -2,8 +2,7 @@
 
 ``POST /v1/experiments``, a remedy and each child of a sweep all go through
 :func:`create_and_dispatch`, so they meet the same limits and a record that
-could not be queued never stays ``queued``. :func:`as_query_error` restates a
-core ``SpecError`` as the 422 of a bad query parameter.
+could not be queued never stays ``queued``.
 """
 
 from __future__ import annotations
@@ -12,12 +11,11 @@ import contextlib
 import json
 
 from fastapi import Response
-from fastapi.exceptions import RequestValidationError
 
 from api.dispatch import Dispatcher
 from api.limits import check_limits
 from api.schemas import experiment_view
-from core.errors import SpecError, StoreUnavailable
+from core.errors import StoreUnavailable
 from core.settings import Settings
 from core.spec import ExperimentSpec
 from core.store import ExperimentRecord, Store
@@ -62,19 +60,3 @@ def accepted(record: ExperimentRecord, settings: Settings) -> Response:
     }
     body = json.dumps(experiment_view(record))
     return Response(body, status_code=202, media_type="application/json", headers=headers)
-
-
-def as_query_error(exc: SpecError) -> RequestValidationError:
-    """A core ``SpecError`` about query parameters as the 422 FastAPI gives bad ones."""
-    return RequestValidationError(
-        [
-            {
-                "loc": ("query", *e.get("loc", ())),
-                "msg": str(e.get("msg", exc.detail)),
-                "type": "value_error",
-                **({"input": e["input"]} if "input" in e else {}),
-            }
-            for e in exc.errors
-        ]
-        or [{"loc": ("query",), "msg": exc.detail, "type": "value_error"}]
-    )

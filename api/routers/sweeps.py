@@ -24,10 +24,10 @@ from api.sweep_views import (
     sweep_view,
 )
 from core import plots
-from core.errors import Conflict, NotFound, SpecError, StoreUnavailable
+from core.errors import Conflict, NotFound, StoreUnavailable
 from core.settings import Settings
 from core.store import ExperimentRecord, Store, SweepRecord, SweepStore
-from core.sweep import SweepChild, describe, expand
+from core.sweep import SweepChild, check_children, expand
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
 
@@ -41,31 +41,11 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _children(request: SweepRequest, settings: Settings) -> list[SweepChild]:
     """Every child spec, valid and within the server's limits, or one 422 naming them."""
-    # A SpecError from expand() reaches the problem handler, which names each field.
+    # A SpecError from either reaches the problem handler, which names each field.
     children = expand(
         request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
     )
-    errors: dict[tuple[str, str], dict[str, Any]] = {}
-    for child in children:
-        try:
-            check_limits(child.spec, settings)
-        except SpecError as exc:
-            for e in exc.errors:
-                field = str(e["field"])
-                blamed = [p for p in child.params if field == p or field.startswith(p + ".")]
-                where = f"grid.{blamed[0]}" if blamed else f"base.{field}"
-                message = f"{e['message']} (with {describe(child.params)})"
-                errors.setdefault(
-                    (where, str(e["message"])), {**e, "field": where, "message": message}
-                )
-    if errors:
-        listed = list(errors.values())
-        shown = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
-        raise SpecError(
-            f"{len(listed)} {'limits are' if len(listed) > 1 else 'limit is'} exceeded by "
-            f"children of the sweep: {shown}",
-            listed[:20],
-        )
+    check_children(children, lambda spec: check_limits(spec, settings))
     return children
 
 

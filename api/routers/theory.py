@@ -6,14 +6,13 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from api.deps import StoreDep
+from api.problems import QueryError
 from api.render import etag_for, parse_filename, serve
 from api.responses import DOC_422, DOC_503, image_responses, problem_doc
-from api.submit import as_query_error
 from core import plots, theory
-from core.errors import SpecError
+from core.errors import FieldError, SpecError
 from core.plots.activations import MAX_X
 from core.result import json_safe
 from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
@@ -93,7 +92,7 @@ def get_theory(
             residual=residual,
         )
     except SpecError as exc:
-        raise as_query_error(exc) from exc
+        raise QueryError.of(exc) from exc
     return _json(predicted, "public, max-age=86400")
 
 
@@ -124,7 +123,7 @@ def parse_names(names: str) -> list[str]:
     try:
         plots.check_derivative_args(out, (-1.0, 1.0))
     except SpecError as exc:
-        raise as_query_error(exc) from exc
+        raise QueryError.of(exc) from exc
     return out
 
 
@@ -167,15 +166,8 @@ def derivatives_plot(
     _, fmt = parse_filename(filename, ("derivatives",), "activation")
     chosen = parse_names(names)
     if not x_min < x_max:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "x_max"),
-                    "msg": f"x_max must be greater than x_min ({x_min:g})",
-                    "type": "value_error",
-                    "input": x_max,
-                }
-            ]
+        raise QueryError(
+            [FieldError("x_max", f"x_max must be greater than x_min ({x_min:g})", input=x_max)]
         )
     etag = etag_for(
         "derivatives", ",".join(chosen), repr(x_min), repr(x_max), repr(negative_slope), fmt

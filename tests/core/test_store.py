@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, cast
+from typing import cast
 
 import pytest
 
@@ -13,6 +13,8 @@ from core.result import ResultDict
 from core.spec import ExperimentSpec
 from core.store import (
     FINAL_STATUSES,
+    Claim,
+    Status,
     Store,
     connect,
     decode_result,
@@ -30,7 +32,7 @@ def result(value: float) -> ResultDict:
     return cast(ResultDict, {"steps": [0, 10], "stats": {"grad_norm": [[value, None]]}})
 
 
-def claim(store: Store, exp_id: str, now: float | None = None, max_attempts: int = 3) -> Any:
+def claim(store: Store, exp_id: str, now: float | None = None, max_attempts: int = 3) -> Claim:
     return store.claim(exp_id, worker="w1", max_attempts=max_attempts, lease_s=LEASE, now=now)
 
 
@@ -40,13 +42,14 @@ def running(store: Store) -> str:
     return exp_id
 
 
-def finished(store: Store, status: str) -> str:
+def finished(store: Store, status: Status) -> str:
     exp_id = store.create(SPEC).id
     if status == "cancelled":
         store.request_cancel(exp_id)
     else:
+        assert status in ("succeeded", "failed"), status
         claim(store, exp_id)
-        assert store.finish(exp_id, status, attempt=1, error="boom" if status == "failed" else None)  # type: ignore[arg-type]
+        assert store.finish(exp_id, status, attempt=1, error="boom" if status == "failed" else None)
     return exp_id
 
 
@@ -165,12 +168,12 @@ def test_finish_stores_the_final_result_with_retention(store: Store) -> None:
 
 
 @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
-def test_a_final_state_is_never_overwritten(store: Store, final: str) -> None:
+def test_a_final_state_is_never_overwritten(store: Store, final: Status) -> None:
     exp_id = finished(store, final)
     later = time.time() + LEASE + 1
     assert claim(store, exp_id, now=later).outcome == "final"
     for target in ("succeeded", "failed", "cancelled"):
-        assert not store.finish(exp_id, target, attempt=None, allowed_from=("running", "queued"))  # type: ignore[arg-type]
+        assert not store.finish(exp_id, target, attempt=None, allowed_from=("running", "queued"))
     assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 1}) is True
     with pytest.raises(Conflict):
         store.request_cancel(exp_id)
