@@ -162,7 +162,8 @@ def test_finish_stores_the_final_result_with_retention(store: Store) -> None:
     assert stored.final
     assert stored.etag
     assert store.load_result(exp_id) == result(2.0)
-    hash_key, result_key = store._keys(exp_id)[:2]
+    keys = store.experiment_keys(exp_id)
+    hash_key, result_key = keys.record, keys.result
     assert 0 < store.redis.ttl(hash_key) <= 3600
     assert 0 < store.redis.ttl(result_key) <= 3600
 
@@ -230,7 +231,8 @@ def test_delete_forgets_a_finished_experiment(store: Store) -> None:
     store.delete(exp_id)
     assert store.find(exp_id) is None
     assert store.list_experiments().items == []
-    assert not store.redis.exists(*store._keys(exp_id)[:3])
+    keys = store.experiment_keys(exp_id)
+    assert not store.redis.exists(keys.record, keys.result, keys.cancel)
 
 
 def test_listing_is_newest_first_with_a_cursor(store: Store) -> None:
@@ -264,7 +266,8 @@ def test_retention_prunes_expired_entries_from_the_indexes(store: Store) -> None
     assert store.prune() == 0
     assert store.prune(now=time.time() + 3601) == 1
     # Redis drops the record itself when its TTL runs out; simulate that moment.
-    store.redis.delete(*store._keys(exp_id)[:2])
+    keys = store.experiment_keys(exp_id)
+    store.redis.delete(keys.record, keys.result)
     assert store.list_experiments().items == []
     assert store.counts()["succeeded"] == 0
 
@@ -272,7 +275,7 @@ def test_retention_prunes_expired_entries_from_the_indexes(store: Store) -> None
 def test_listing_skips_records_that_expired_between_prunes(store: Store) -> None:
     keep = store.create(SPEC).id
     gone = store.create(SPEC).id
-    store.redis.delete(store._keys(gone)[0])
+    store.redis.delete(store.experiment_keys(gone).record)
     assert [r.id for r in store.list_experiments(limit=1).items] == [keep]
 
 
