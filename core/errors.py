@@ -123,13 +123,14 @@ def field_errors(errors: Iterable[ErrorDetails | Mapping[str, Any]]) -> list[Fie
         where = loc.pop(0) if loc and loc[0] in ("body", "query", "path", "header") else None
         kind = str(e.get("type", ""))
         message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        if kind == "json_invalid":  # loc holds a character position, not a field
-            message = f"the body is not valid JSON ({message}, at character {loc[-1]})"
+        if kind == "json_invalid":  # FastAPI's loc holds a character position, not a field
+            at = f", at character {loc[-1]}" if loc else ""
+            message = f"the body is not valid JSON ({message}{at})"
             loc = []
         field = dotted(loc) or ("body" if where == "body" else str(where or "request"))
         ctx: Mapping[str, Any] = e.get("ctx") or {}
         limit = {k: ctx[k] for k in _LIMITS if k in ctx}
-        x = e.get("input", NO_INPUT)
+        x = e.get("input", NO_INPUT) if kind != "json_invalid" else NO_INPUT  # not the text
         entry = FieldError(
             field,
             message,

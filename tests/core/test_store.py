@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
-from typing import cast
+from typing import Any, cast
 
 import pytest
+import redis
 
 from core.errors import Conflict, NotFound, StoreUnavailable
 from core.result import ResultDict
@@ -14,13 +16,18 @@ from core.spec import ExperimentSpec
 from core.store import (
     FINAL_STATUSES,
     Claim,
+    ExperimentRecord,
     Status,
     Store,
+    StoredResult,
+    SweepStore,
     connect,
     decode_result,
     encode_result,
+    guard,
     new_id,
 )
+from core.store.aio import AsyncReader
 
 SPEC = ExperimentSpec.model_validate(
     {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
@@ -349,3 +356,69 @@ def test_ids_made_in_a_burst_strictly_increase() -> None:
     ids = [new_id() for _ in range(1000)]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_the_async_reader_reads_what_the_store_wrote(store: Store, redis_server: Any) -> None:
+    exp_id = running(store)
+    assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 1}, result=b"partial") is False
+
+    async def read() -> tuple[ExperimentRecord, StoredResult | None]:
+        reader = AsyncReader(redis_server.url, prefix=store.prefix)
+        try:
+            return await reader.get(exp_id), await reader.result_bytes(exp_id)
+        finally:
+            await reader.aclose()
+
+    record, stored = asyncio.run(read())
+    assert (record.id, record.status) == (exp_id, "running")
+    assert stored is not None
+    assert (stored.data, stored.final, stored.etag) == (b"partial", False, None)
+
+
+def test_an_unreachable_redis_is_store_unavailable_to_the_async_reader_too() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reader = AsyncReader(f"redis://127.0.0.1:{port}/0", prefix="x", socket_timeout_s=0.5)
+
+    async def read() -> None:
+        try:
+            await reader.get("0" * 24)
+        finally:
+            await reader.aclose()
+
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    ("reply", "unavailable"),
+    [
+        ("LOADING Redis is loading the dataset in memory", True),
+        ("OOM command not allowed when used memory > 'maxmemory'", True),
+        ("WRONGTYPE Operation against a key holding the wrong kind of value", False),
+    ],
+)
+def test_the_guard_tells_a_down_redis_from_a_wrong_request(reply: str, unavailable: bool) -> None:
+    expected: type[Exception] = StoreUnavailable if unavailable else redis.ResponseError
+    with pytest.raises(expected, match=reply.split()[0]), guard():
+        raise redis.ResponseError(reply)
+
+
+def test_sweep_listing_pages_newest_first_and_skips_expired(store: Store) -> None:
+    sweeps = SweepStore(store)
+    ids = [
+        sweeps.create(new_id(), name=f"s{i}", base={}, grid={}, children=[]).id for i in range(5)
+    ]
+    store.redis.delete(f"{store.prefix}:sweep:{ids[2]}")  # as if its retention ran out
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = sweeps.list_sweeps(limit=2, cursor=cursor)
+        assert len(page.items) == 2 or page.next_cursor is None
+        seen += [r.id for r in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [ids[4], ids[3], ids[1], ids[0]]
+    assert not store.redis.zscore(f"{store.prefix}:index:sweeps", ids[2])  # dropped

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import FieldError, SpecError
 from core.spec import ExperimentSpec
-from core.sweep import check_grid, count_children, expand, is_spec_path
+from core.sweep import check_children, check_grid, count_children, expand, is_spec_path
 
 BASE: dict[str, Any] = {
     "seed": 3,
@@ -118,3 +118,30 @@ def test_the_cap_is_checked_before_expanding() -> None:
 def test_child_specs_round_trip() -> None:
     (child,) = expand(BASE, {"model.depth": [3], "model.activation": ["gelu"]}, max_children=1)
     assert ExperimentSpec.model_validate_json(child.spec.model_dump_json()) == child.spec
+
+
+def test_check_children_blames_a_childs_limits_on_the_grid_or_the_base() -> None:
+    def at_most_four_layers(spec: ExperimentSpec) -> None:
+        errors = []
+        if spec.model.depth > 4:
+            errors.append(
+                FieldError("model.depth", "too deep", limit={"le": 4}, input=spec.model.depth)
+            )
+        if spec.training.epochs > 1:
+            errors.append(FieldError("training.epochs", "too long", limit={"le": 1}, input=2))
+        if errors:
+            raise SpecError("over", errors)
+
+    children = expand(BASE, GRID, max_children=64)
+    with pytest.raises(SpecError) as exc:
+        check_children(children, at_most_four_layers)
+    errors = errors_of(exc)
+    # In the order met: the first child (depth 2) is already over on epochs.
+    assert [e.field for e in errors] == ["base.training.epochs", "grid.model.depth"]
+    epochs, depth = errors
+    # The first child over the limit is named; the limit and the input are kept.
+    assert depth.message == 'too deep (with model.activation="sigmoid" model.depth=8)'
+    assert (depth.limit, depth.input) == ({"le": 4}, 8)
+    assert epochs.message.startswith("too long (with model.activation=")
+    assert "2 limits are exceeded by children of the sweep" in exc.value.detail
+    check_children(children[:2], lambda spec: None)  # nothing over: no error
