@@ -12,9 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-
-from core.errors import SpecError
 
 JSON = "application/json"
 
@@ -36,19 +33,3 @@ def if_none_match(request: Request) -> list[str]:
     """The ETags of ``If-None-Match``, weak ones compared as strong (RFC 9110 § 13.1.2)."""
     header = request.headers.get("if-none-match", "")
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
-
-
-def as_query_error(exc: SpecError) -> RequestValidationError:
-    """A core ``SpecError`` about query parameters as the 422 FastAPI gives bad ones."""
-    return RequestValidationError(
-        [
-            {
-                "loc": ("query", *e.get("loc", ())),
-                "msg": str(e.get("msg", exc.detail)),
-                "type": "value_error",
-                **({"input": e["input"]} if "input" in e else {}),
-            }
-            for e in exc.errors
-        ]
-        or [{"loc": ("query",), "msg": exc.detail, "type": "value_error"}]
-    )

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from core.errors import SpecError
+from core.errors import FieldError, SpecError, listed
 from core.settings import Settings
 from core.spec import ExperimentSpec
 
 
 def check_limits(spec: ExperimentSpec, s: Settings) -> None:
     """Raise ``SpecError`` listing every limit ``spec`` exceeds (cheap: no NumPy)."""
-    errors: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
 
     def over(field: str, message: str, limit: float, value: float) -> None:
-        errors.append({"field": field, "message": message, "limit": {"le": limit}, "input": value})
+        errors.append(FieldError(field, message, limit={"le": limit}, input=value))
 
     m = spec.model
     if m.depth > s.max_depth:
@@ -63,8 +61,8 @@ def check_limits(spec: ExperimentSpec, s: Settings) -> None:
             cost.record_values,
         )
     if errors:
-        listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         n = len(errors)
         raise SpecError(
-            f"{n} field{'s exceed' if n > 1 else ' exceeds'} a server limit: {listed}", errors
+            f"{n} field{'s exceed' if n > 1 else ' exceeds'} a server limit: {listed(errors)}",
+            errors,
         )

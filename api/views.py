@@ -78,7 +78,7 @@ def experiment_view(r: ExperimentRecord) -> ExperimentView:
     }
 
 
-def experiment_page(page: Page) -> ExperimentPage:
+def experiment_page(page: Page[ExperimentRecord]) -> ExperimentPage:
     return {"items": [experiment_view(r) for r in page.items], "next_cursor": page.next_cursor}
 
 

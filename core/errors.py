@@ -1,20 +1,33 @@
-"""The errors gradatlas raises on purpose.
+"""The errors gradatlas raises on purpose, and the bad fields they name.
 
 ::
 
     GradatlasError              base: anything gradatlas means to raise
      +-- SpecError              a spec is invalid or exceeds a limit      (422)
+     |                          .errors: list[FieldError], one per bad field
      +-- NotFound               no such experiment, sweep, plot or remedy (404)
      +-- Conflict               the request clashes with the state        (409)
      +-- StoreUnavailable       Redis cannot be reached right now         (503)
 
-The API maps each class to one HTTP status in a single exception handler; the
-worker turns anything else into a ``failed`` experiment with the message.
+A :class:`FieldError` names one bad field the way a spec is written
+(``model.depth``, ``model.width[2]``, ``grid.model.depth``) with the limit or
+the allowed values; :func:`field_errors` makes them from pydantic's errors, for
+the API, the sweeps and the command line alike. The API maps each class to one
+HTTP status in a single exception handler; the worker turns anything else into
+a ``failed`` experiment with the message.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, NotRequired, TypedDict
+
+from pydantic import JsonValue, ValidationError
+from pydantic_core import ErrorDetails
 
 
 class GradatlasError(Exception):
@@ -29,18 +42,158 @@ class GradatlasError(Exception):
         self.extra = extra
 
 
-class SpecError(GradatlasError):
-    """The spec is invalid or exceeds a server limit.
+# --------------------------------------------------------------------- fields
 
-    ``errors`` lists ``{"loc": [...], "msg": ...}`` entries, one per bad field.
+#: Where a request parameter was sent, when the bad field is not in the body.
+Where = Literal["query", "path", "header"]
+
+
+class _NoInput(enum.Enum):
+    NO_INPUT = "no input"
+
+
+#: ``FieldError.input`` when there is no value to echo (JSON ``null`` is a value).
+NO_INPUT = _NoInput.NO_INPUT
+
+FieldErrorJSON = TypedDict(
+    "FieldErrorJSON",
+    {
+        "field": str,
+        "message": str,
+        "in": NotRequired[Where],
+        "limit": NotRequired[dict[str, float]],
+        "allowed": NotRequired[list[str]],
+        "input": NotRequired[JsonValue],
+    },
+)
+FieldErrorJSON.__doc__ = "One entry of a 422's ``errors``, as served (docs/contract.md)."
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field: its dotted name, why, and what would be accepted.
+
+    ``limit`` holds the bound broken (``{"le": 500}``), ``allowed`` the literals
+    accepted, ``input`` the value given (``NO_INPUT`` when there is none to echo)
+    and ``in_`` where a request parameter was sent (None for a spec field).
     """
+
+    field: str
+    message: str
+    limit: dict[str, float] | None = None
+    input: JsonValue | _NoInput = NO_INPUT
+    allowed: list[str] | None = None
+    in_: Where | None = None
+
+    def to_json(self) -> FieldErrorJSON:
+        """The wire entry: ``{field, message, in?, limit?, allowed?, input?}``."""
+        out: FieldErrorJSON = {"field": self.field, "message": self.message}
+        if self.in_ is not None:
+            out["in"] = self.in_
+        if self.limit:
+            out["limit"] = dict(self.limit)
+        if self.allowed is not None:
+            out["allowed"] = list(self.allowed)
+        if not isinstance(self.input, _NoInput):
+            x = self.input
+            # JSON has no NaN or infinity: such an input echoes as text.
+            out["input"] = str(x) if isinstance(x, float) and not math.isfinite(x) else x
+        return out
+
+
+#: Location parts pydantic adds for union branches and validators, not field names.
+_TAGS = {"int", "float", "str", "bool", "list", "dict", "none", "json-or-python"}
+_LIMITS = ("ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of")
+_WHERE: dict[object, Where] = {"query": "query", "path": "path", "header": "header"}
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def field_errors(errors: Iterable[ErrorDetails | Mapping[str, Any]]) -> list[FieldError]:
+    """Pydantic's errors as one :class:`FieldError` per field, in order.
+
+    A location is written as a spec is (``model.width[2]``), without pydantic's
+    union-branch and validator tags; FastAPI's leading ``body``/``query``/...
+    part becomes ``in_`` (``body`` is dropped). Of a union's branches, those
+    whose type matched say what is wrong; several are joined with ``"; or "``.
+    Only a scalar input is echoed (a whole object or raw bytes would not help).
+    """
+    by_field: dict[str, list[tuple[FieldError, str]]] = {}
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        where = loc.pop(0) if loc and loc[0] in ("body", "query", "path", "header") else None
+        kind = str(e.get("type", ""))
+        message = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        if kind == "json_invalid":  # FastAPI's loc holds a character position, not a field
+            at = f", at character {loc[-1]}" if loc else ""
+            message = f"the body is not valid JSON ({message}{at})"
+            loc = []
+        field = dotted(loc) or ("body" if where == "body" else str(where or "request"))
+        ctx: Mapping[str, Any] = e.get("ctx") or {}
+        limit = {k: ctx[k] for k in _LIMITS if k in ctx}
+        x = e.get("input", NO_INPUT) if kind != "json_invalid" else NO_INPUT  # not the text
+        entry = FieldError(
+            field,
+            message,
+            limit=limit or None,
+            input=x if isinstance(x, str | int | float | bool | None) else NO_INPUT,
+            allowed=_QUOTED.findall(str(ctx["expected"])) if "expected" in ctx else None,
+            in_=_WHERE.get(where),
+        )
+        by_field.setdefault(field, []).append((entry, kind))
+    out = []
+    for entries in by_field.values():
+        specific = [f for f, kind in entries if not kind.endswith("_type")]
+        chosen = specific or [f for f, _ in entries]
+        first = chosen[0]
+        if len(chosen) > 1:
+            first = replace(first, message="; or ".join(f.message for f in chosen))
+        out.append(first)
+    return out
+
+
+def dotted(loc: Sequence[str | int]) -> str:
+    """A pydantic location as a spec path: ``("model", "width", 2)`` -> ``model.width[2]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in str(part) or "-" in str(part) or part in _TAGS:
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def listed(errors: Sequence[FieldError], *, at_most: int | None = None) -> str:
+    """``field: message; field: message``, for a ``detail``."""
+    shown = errors if at_most is None else errors[:at_most]
+    return "; ".join(f"{e.field}: {e.message}" for e in shown)
+
+
+def summary(errors: Sequence[FieldError]) -> str:
+    """``2 fields are invalid: model.depth: ...; data.noise: ...``."""
+    n = len(errors)
+    return f"{n} field{'s are' if n > 1 else ' is'} invalid: {listed(errors)}"
+
+
+# --------------------------------------------------------------------- errors
+
+
+class SpecError(GradatlasError):
+    """The spec is invalid or exceeds a server limit; ``errors`` names each bad field."""
 
     status = 422
     title = "Invalid experiment spec"
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
         super().__init__(detail)
-        self.errors = errors or []
+        self.errors: list[FieldError] = list(errors)
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError, detail: str | None = None) -> SpecError:
+        """A pydantic ``ValidationError`` as a SpecError, one FieldError per field."""
+        errors = field_errors(exc.errors(include_url=False))
+        return cls(detail or summary(errors), errors)
 
 
 class NotFound(GradatlasError):

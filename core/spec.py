@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "swish", "gelu", "elu", "selu", "linear"
@@ -48,6 +49,18 @@ Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def _invalid(self, field: str, message: str) -> ValidationError:
+        """An error at ``field`` of this model, for a model validator to raise.
+
+        Pydantic puts the model's own location in front (``model`` + ``width``), so
+        the error names its field by location, never in its message. Its input is
+        the model, as for any model validator's error: no single value to echo.
+        """
+        error = PydanticCustomError("value_error", message)
+        return ValidationError.from_exception_data(
+            type(self).__name__, [InitErrorDetails(type=error, loc=(field,), input=self)]
+        )
+
 
 class ModelSpec(_Strict):
     """The network: ``depth`` hidden layers between the inputs and the logits."""
@@ -77,14 +90,16 @@ class ModelSpec(_Strict):
     def _widths_fit(self) -> Self:
         if isinstance(self.width, list):
             if len(self.width) != self.depth:
-                raise ValueError(
-                    f"model.width: a list must hold one width per hidden layer: "
-                    f"model.depth is {self.depth} but the list has {len(self.width)}"
+                raise self._invalid(
+                    "width",
+                    f"a list must hold one width per hidden layer: "
+                    f"model.depth is {self.depth} but the list has {len(self.width)}",
                 )
             if self.residual and len(set(self.width)) > 1:
-                raise ValueError(
-                    "model.width: residual blocks add a layer's input to its output, "
-                    "so every hidden layer needs the same width when model.residual is true"
+                raise self._invalid(
+                    "width",
+                    "residual blocks add a layer's input to its output, "
+                    "so every hidden layer needs the same width when model.residual is true",
                 )
         return self
 
@@ -128,26 +143,29 @@ class DataSpec(_Strict):
         shape = DATASET_SHAPES[self.dataset]
         fixed_features = self.n_features is not None and not shape.features_vary
         if fixed_features and self.n_features != shape.n_features:
-            raise ValueError(
-                f"data.n_features: {self.dataset} has {shape.n_features} features; "
-                f"only gaussian and blobs let it vary"
+            raise self._invalid(
+                "n_features",
+                f"{self.dataset} has {shape.n_features} features; "
+                f"only gaussian and blobs let it vary",
             )
         fixed_classes = self.n_classes is not None and not shape.classes_vary
         if fixed_classes and self.n_classes != shape.n_classes:
-            raise ValueError(
-                f"data.n_classes: {self.dataset} has {shape.n_classes} classes; "
-                f"only gaussian, blobs and spiral let it vary"
+            raise self._invalid(
+                "n_classes",
+                f"{self.dataset} has {shape.n_classes} classes; "
+                f"only gaussian, blobs and spiral let it vary",
             )
         too_many = self.n_samples is not None and self.n_samples > DIGITS_SAMPLES
         if self.dataset == "digits" and too_many:
-            raise ValueError(
-                f"data.n_samples: digits has {DIGITS_SAMPLES} images; ask for at most that many"
+            raise self._invalid(
+                "n_samples", f"digits has {DIGITS_SAMPLES} images; ask for at most that many"
             )
         n_val = round(self.samples * self.val_fraction)
         if n_val < 1 or self.samples - n_val < 1:
-            raise ValueError(
-                f"data.val_fraction: {self.val_fraction} of {self.samples} examples "
-                f"leaves an empty training or validation set"
+            raise self._invalid(
+                "val_fraction",
+                f"{self.val_fraction} of {self.samples} examples "
+                f"leaves an empty training or validation set",
             )
         return self
 

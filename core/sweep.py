@@ -18,20 +18,17 @@ import copy
 import itertools
 import json
 import math
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, ValidationError
 
-from core.errors import SpecError
+from core.errors import FieldError, SpecError, field_errors, listed
 from core.spec import ExperimentSpec
 
 #: Errors listed at most in one SpecError: the rest are counted, not listed.
 MAX_ERRORS = 20
-#: A model validator that names its field writes "model.width: why".
-_FIELD_IN_MESSAGE = re.compile(r"^([a-z_]+(?:\.[a-z_]+)+): (.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -61,32 +58,29 @@ def count_children(grid: Mapping[str, Sequence[Any]]) -> int:
 
 def check_grid(grid: Mapping[str, Sequence[Any]], max_children: int) -> None:
     """Raise SpecError naming each bad path, an empty list, or a product over the cap."""
-    errors: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
     if not grid:
-        errors.append(
-            {"loc": ["grid"], "msg": 'give at least one path, e.g. {"model.depth": [5, 10]}'}
-        )
+        errors.append(FieldError("grid", 'give at least one path, e.g. {"model.depth": [5, 10]}'))
     for path, values in grid.items():
+        at = f"grid.{path}"
         if not is_spec_path(path):
-            errors.append(
-                {"loc": ["grid", path], "msg": f"{path!r} is not a spec field", "input": path}
-            )
+            errors.append(FieldError(at, f"{path!r} is not a spec field", input=path))
         elif not values:
-            errors.append({"loc": ["grid", path], "msg": "give at least one value"})
+            errors.append(FieldError(at, "give at least one value"))
         elif len({_key(v) for v in values}) < len(values):
-            errors.append({"loc": ["grid", path], "msg": "a value is listed twice"})
+            errors.append(FieldError(at, "a value is listed twice"))
     n = count_children(grid)
     if n > max_children:
         errors.append(
-            {
-                "loc": ["grid"],
-                "msg": f"the grid makes {n} experiments; a sweep runs at most {max_children} "
+            FieldError(
+                "grid",
+                f"the grid makes {n} experiments; a sweep runs at most {max_children} "
                 f"(GRADATLAS_MAX_SWEEP_CHILDREN): drop values or split the sweep",
-                "input": n,
-            }
+                input=n,
+            )
         )
     if errors:
-        raise SpecError(_summary(errors), errors=errors)
+        raise SpecError(_summary(errors), errors)
 
 
 def expand(
@@ -100,12 +94,15 @@ def expand(
 
     Unless the grid sets ``name``, each child is named after the sweep (``name``,
     else the base's) and its values, e.g. ``depth-sweep activation=relu depth=10``.
+    A failure is blamed on the grid path whose value caused it (``grid.model.depth``,
+    input 900), else on the base field, saying with which values when only some fail.
     """
     check_grid(grid, max_children)
     paths = list(grid)
     stem = name or str(base.get("name") or "sweep")
     children: list[SweepChild] = []
-    errors: dict[tuple[str, ...], dict[str, Any]] = {}
+    # One entry per distinct failure, with the values of the first child it failed in.
+    errors: dict[tuple[str, ...], tuple[FieldError, dict[str, Any]]] = {}
     failures: dict[tuple[str, ...], int] = {}
     combos = list(itertools.product(*(grid[p] for p in paths)))
     for values in combos:
@@ -118,20 +115,46 @@ def expand(
         try:
             children.append(SweepChild(params, ExperimentSpec.model_validate(data)))
         except ValidationError as exc:
-            for e in exc.errors():
-                loc, entry = _blame(e, params)
-                errors.setdefault(loc, entry)
-                failures[loc] = failures.get(loc, 0) + 1
+            for e in field_errors(exc.errors(include_url=False)):
+                key, entry = _blame(e, params)
+                errors.setdefault(key, (entry, params))
+                failures[key] = failures.get(key, 0) + 1
     if errors:
-        listed = []
-        for loc, entry in errors.items():
-            with_params = describe(entry.get("_params", {}))
-            if loc[0] == "base" and with_params and failures[loc] < len(combos):
+        out = []
+        for key, (entry, params) in errors.items():
+            if key[0] == "base" and params and failures[key] < len(combos):
                 # A base field that only fails with some grid values: say which.
-                entry = {**entry, "msg": f"{entry['msg']} (with {with_params})"}
-            listed.append({k: v for k, v in entry.items() if k != "_params"})
-        raise SpecError(_summary(listed), errors=listed[:MAX_ERRORS])
+                entry = replace(entry, message=f"{entry.message} (with {describe(params)})")
+            out.append(entry)
+        raise SpecError(_summary(out), out[:MAX_ERRORS])
     return children
+
+
+def check_children(children: Sequence[SweepChild], check: Callable[[ExperimentSpec], None]) -> None:
+    """Run ``check`` (e.g. a server's limits) on every child; one SpecError for all.
+
+    Each field a child's SpecError names is blamed on the grid path that sets it
+    (``grid.model.depth``) or else on the base (``base.training.epochs``), with the
+    child's values; the limit and input are kept.
+    """
+    errors: dict[tuple[str, str], FieldError] = {}
+    for child in children:
+        try:
+            check(child.spec)
+        except SpecError as exc:
+            for e in exc.errors:
+                path = _blamed_path(e.field, child.params)
+                where = f"grid.{path}" if path else f"base.{e.field}"
+                message = f"{e.message} (with {describe(child.params)})"
+                errors.setdefault((where, e.message), replace(e, field=where, message=message))
+    if errors:
+        out = list(errors.values())
+        n = len(out)
+        raise SpecError(
+            f"{n} {'limits are' if n > 1 else 'limit is'} exceeded by children of the sweep: "
+            f"{listed(out, at_most=5)}",
+            out[:MAX_ERRORS],
+        )
 
 
 def describe(params: Mapping[str, Any]) -> str:
@@ -139,25 +162,20 @@ def describe(params: Mapping[str, Any]) -> str:
     return " ".join(f"{p}={json.dumps(v)}" for p, v in params.items())
 
 
-def _blame(e: Mapping[str, Any], params: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The grid path and value to blame for one pydantic error, else the base field."""
-    field = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "json-")))
-    message = str(e["msg"]).removeprefix("Value error, ")
-    m = _FIELD_IN_MESSAGE.match(message)
-    if m:
-        field, message = m.group(1), m.group(2)
-    for path, value in params.items():
-        if field == path or field.startswith(path + "."):
-            entry = {
-                "loc": ["grid", path],
-                "msg": f"{path} = {json.dumps(value)} gives an invalid spec: {message}",
-                "input": value,
-            }
-            return ("grid", path, _key(value), message), entry
-    entry = {"loc": ["base", *field.split(".")], "msg": message, "_params": params}
-    if "input" in e and not isinstance(e["input"], dict | list):
-        entry["input"] = e["input"]
-    return ("base", field, message), entry
+def _blamed_path(field: str, params: Mapping[str, Any]) -> str | None:
+    """The grid path that sets ``field`` (itself or a parent of it), if any."""
+    return next((p for p in params if field == p or field.startswith((p + ".", p + "["))), None)
+
+
+def _blame(e: FieldError, params: Mapping[str, Any]) -> tuple[tuple[str, ...], FieldError]:
+    """A child's bad field blamed on the grid path and value that set it, else the base."""
+    path = _blamed_path(e.field, params)
+    if path is not None:
+        value: JsonValue = params[path]
+        message = f"{path} = {json.dumps(value)} gives an invalid spec: {e.message}"
+        entry = FieldError(f"grid.{path}", message, input=value)
+        return ("grid", path, _key(value), e.message), entry
+    return ("base", e.field, e.message), replace(e, field=f"base.{e.field}")
 
 
 def _child_name(stem: str, params: Mapping[str, Any]) -> str:
@@ -186,8 +204,7 @@ def _key(v: Any) -> str:
     return json.dumps(v, sort_keys=True)
 
 
-def _summary(errors: Sequence[Mapping[str, Any]]) -> str:
+def _summary(errors: Sequence[FieldError]) -> str:
     n = len(errors)
-    listed = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
     more = f"; and {n - 5} more" if n > 5 else ""
-    return f"{n} problem{'s' if n > 1 else ''} in the sweep: {listed}{more}"
+    return f"{n} problem{'s' if n > 1 else ''} in the sweep: {listed(errors, at_most=5)}{more}"

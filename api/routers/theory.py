@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from api.deps import StoreDep
-from api.http import as_query_error, json_response
+from api.http import json_response
 from api.openapi import DOC_422, DOC_503, image_responses, json_example, problem_doc
+from api.problems import QueryError
 from api.services import figures
 from core import plots, theory
-from core.errors import SpecError
+from core.errors import FieldError, SpecError
 from core.plots.activations import MAX_X
 from core.result import json_safe
 from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
@@ -86,7 +86,7 @@ def get_theory(
             residual=residual,
         )
     except SpecError as exc:
-        raise as_query_error(exc) from exc
+        raise QueryError.of(exc) from exc
     return json_response(json_safe(predicted), headers=CACHE_DAY)
 
 
@@ -117,7 +117,7 @@ def parse_names(names: str) -> list[str]:
     try:
         plots.check_derivative_args(out, (-1.0, 1.0))
     except SpecError as exc:
-        raise as_query_error(exc) from exc
+        raise QueryError.of(exc) from exc
     return out
 
 
@@ -160,14 +160,7 @@ def derivatives_plot(
     _, fmt = figures.parse_filename(filename, ("derivatives",), "activation")
     chosen = parse_names(names)
     if not x_min < x_max:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "x_max"),
-                    "msg": f"x_max must be greater than x_min ({x_min:g})",
-                    "type": "value_error",
-                    "input": x_max,
-                }
-            ]
+        raise QueryError(
+            [FieldError("x_max", f"x_max must be greater than x_min ({x_min:g})", input=x_max)]
         )
     return figures.derivatives_figure(request, store, fmt, chosen, (x_min, x_max), negative_slope)

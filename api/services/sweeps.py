@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.dispatch import Dispatcher
 from api.limits import check_limits
 from api.services.experiments import NOT_QUEUED, dispatch
-from core.errors import Conflict, NotFound, SpecError, StoreUnavailable
+from core.errors import Conflict, NotFound, StoreUnavailable
 from core.settings import Settings
 from core.store import ExperimentRecord, Store, SweepPage, SweepRecord, SweepStore
-from core.sweep import SweepChild, describe, expand
+from core.sweep import SweepChild, check_children, expand
 
 REQUEST_EXAMPLE: dict[str, Any] = {
     "name": "activation-by-depth",
@@ -55,27 +55,7 @@ def children_of(request: SweepRequest, settings: Settings) -> list[SweepChild]:
     children = expand(
         request.base, request.grid, max_children=settings.max_sweep_children, name=request.name
     )
-    errors: dict[tuple[str, str], dict[str, Any]] = {}
-    for child in children:
-        try:
-            check_limits(child.spec, settings)
-        except SpecError as exc:
-            for e in exc.errors:
-                field = str(e["field"])
-                blamed = [p for p in child.params if field == p or field.startswith(p + ".")]
-                where = f"grid.{blamed[0]}" if blamed else f"base.{field}"
-                message = f"{e['message']} (with {describe(child.params)})"
-                errors.setdefault(
-                    (where, str(e["message"])), {**e, "field": where, "message": message}
-                )
-    if errors:
-        listed = list(errors.values())
-        shown = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:5])
-        raise SpecError(
-            f"{len(listed)} {'limits are' if len(listed) > 1 else 'limit is'} exceeded by "
-            f"children of the sweep: {shown}",
-            listed[:20],
-        )
+    check_children(children, lambda spec: check_limits(spec, settings))
     return children
 
 

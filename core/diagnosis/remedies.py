@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core import theory
-from core.errors import SpecError
+from core.errors import SpecError, field_errors
 from core.result import Remedy
 from core.spec import ExperimentSpec
 
@@ -182,8 +182,8 @@ def apply_remedy(spec: ExperimentSpec, remedy: Mapping[str, Any]) -> ExperimentS
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        errors = field_errors(exc.errors(include_url=False))
         raise SpecError(
             "the remedy makes the spec invalid: " + "; ".join(e["msg"] for e in exc.errors()),
-            errors=errors,
+            errors,
         ) from exc

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from core import theory
-from core.errors import SpecError
+from core.errors import FieldError, SpecError
 from core.plots._style import LEGEND_SIZE, new_figure
 from core.spec import ACTIVATION_NAMES
 
@@ -27,21 +26,21 @@ POINTS = 2001
 
 def check_derivative_args(names: Sequence[str], x_range: tuple[float, float]) -> None:
     """Raise SpecError for unknown activations or a bad range (a 422 for the API)."""
-    errors: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
     unknown = [n for n in names if n not in ACTIVATION_NAMES]
     if unknown or not names:
         errors.append(
-            {
-                "loc": ["names"],
-                "msg": f"unknown activation(s) {', '.join(unknown) or '(none given)'}; "
+            FieldError(
+                "names",
+                f"unknown activation(s) {', '.join(unknown) or '(none given)'}; "
                 f"choose from {', '.join(ACTIVATION_NAMES)}",
-            }
+            )
         )
     lo, hi = x_range
     if not (math.isfinite(lo) and math.isfinite(hi) and -MAX_X <= lo < hi <= MAX_X):
-        errors.append({"loc": ["x_range"], "msg": f"need -{MAX_X:g} <= low < high <= {MAX_X:g}"})
+        errors.append(FieldError("x_range", f"need -{MAX_X:g} <= low < high <= {MAX_X:g}"))
     if errors:
-        raise SpecError("; ".join(e["msg"] for e in errors), errors=errors)
+        raise SpecError("; ".join(e.message for e in errors), errors)
 
 
 def derivatives(

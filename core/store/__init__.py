@@ -1,9 +1,9 @@
 """Experiment records, results and worker heartbeats in Redis (see ``store.py``)."""
 
 from core.store.codec import decode_result, encode_result, etag_of
-from core.store.connection import connect, guard, new_id
+from core.store.connection import ExperimentKeys, Page, connect, guard, new_id
 from core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status
-from core.store.store import Page, Store, StoredResult
+from core.store.store import Store, StoredResult
 from core.store.sweeps import SweepPage, SweepRecord, SweepStore
 from core.store.transitions import Claim
 
@@ -11,6 +11,7 @@ __all__ = [
     "FINAL_STATUSES",
     "STATUSES",
     "Claim",
+    "ExperimentKeys",
     "ExperimentRecord",
     "Page",
     "Status",

@@ -8,30 +8,15 @@ bulk of the traffic. Writes stay in :class:`Store` (sync, run in threads).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import NotFound, StoreUnavailable
-from core.store.connection import _DOWN_PREFIXES
+from core.errors import NotFound
+from core.store.connection import ExperimentKeys, guard
 from core.store.record import ExperimentRecord
 from core.store.store import StoredResult
-
-
-@contextmanager
-def _guard() -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        raise StoreUnavailable(f"Redis cannot be reached: {e}") from e
-    except redis.ResponseError as e:
-        if str(e).startswith(_DOWN_PREFIXES):
-            raise StoreUnavailable(f"Redis refused the request: {e}") from e
-        raise
 
 
 class AsyncReader:
@@ -56,23 +41,20 @@ class AsyncReader:
             self._clients[loop] = client
         return client
 
-    def _hash(self, exp_id: str) -> str:
-        return f"{self.prefix}:exp:{exp_id}"
-
     async def get(self, exp_id: str) -> ExperimentRecord:
-        with _guard():
-            h = await self._client().hgetall(self._hash(exp_id))
+        with guard():
+            h = await self._client().hgetall(ExperimentKeys.of(self.prefix, exp_id).record)
         if not h:
             raise NotFound(f"No experiment {exp_id!r}: it never existed, expired or was deleted.")
         return ExperimentRecord.from_hash(h)
 
     async def result_bytes(self, exp_id: str) -> StoredResult | None:
         """As ``Store.result_bytes``: None when nothing is recorded yet."""
-        key = self._hash(exp_id)
-        with _guard():
+        keys = ExperimentKeys.of(self.prefix, exp_id)
+        with guard():
             async with self._client().pipeline(transaction=True) as pipe:
-                pipe.hmget(key, ["status", "etag"])
-                pipe.get(f"{key}:result")
+                pipe.hmget(keys.record, ["status", "etag"])
+                pipe.get(keys.result)
                 (status, etag), data = await pipe.execute()
         return StoredResult.of(exp_id, status, etag, data)
 

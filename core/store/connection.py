@@ -1,8 +1,8 @@
-"""Reaching Redis: fail-fast clients, the error guard, ids and key names.
+"""Reaching Redis: fail-fast clients, the error guard, ids, key names and pages.
 
 Everything here is shared by the store's parts (``store.py``, ``transitions.py``,
-``workers.py``, ``blobs.py``, ``sweeps.py``, ``aio.py``); none of it knows about
-experiments.
+``workers.py``, ``blobs.py``, ``sweeps.py``, ``aio.py``), the sync client and the
+asyncio one alike; of experiments it knows only the names of their keys.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
@@ -41,10 +42,14 @@ def connect(url: str, *, socket_timeout_s: float = 1.5) -> redis.Redis:
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Turn "Redis is unreachable" errors into ``StoreUnavailable``."""
+    """Turn "Redis is unreachable" errors into ``StoreUnavailable``.
+
+    For the sync client and the asyncio one (``with guard(): await ...``): both raise
+    redis-py's exceptions, and a socket error redis-py did not wrap means the same.
+    """
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as e:
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
         raise StoreUnavailable(f"Redis cannot be reached: {e}") from e
     except redis.ResponseError as e:
         if str(e).startswith(_DOWN_PREFIXES):
@@ -74,18 +79,89 @@ def new_id(now: float | None = None) -> str:
     return f"{ms:012x}{rand:012x}"
 
 
+def key(prefix: str, *parts: str) -> str:
+    """The name of a key: ``prefix:part:part``."""
+    return ":".join((prefix, *parts))
+
+
+@dataclass(frozen=True)
+class ExperimentKeys:
+    """The keys of one experiment (``P:exp:<id>`` and its ``:result`` and ``:cancel``)."""
+
+    record: str
+    result: str
+    cancel: str
+
+    @classmethod
+    def of(cls, prefix: str, exp_id: str) -> ExperimentKeys:
+        h = key(prefix, "exp", exp_id)
+        return cls(h, f"{h}:result", f"{h}:cancel")
+
+
 class Keyspace:
     """A Redis client and the prefix all of the store's keys live under.
 
-    The base of ``Store`` and of its mixins (``TransitionsMixin``, ``WorkersMixin``,
-    ``BlobsMixin``), so that each part names its keys the same way.
+    The base of ``Store``, of its mixins (``TransitionsMixin``, ``WorkersMixin``,
+    ``BlobsMixin``) and of ``SweepStore``, so that each part names its keys the same way.
     """
 
     redis: redis.Redis
     prefix: str
 
     def _k(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
+        return key(self.prefix, *parts)
+
+    def experiment_keys(self, exp_id: str) -> ExperimentKeys:
+        """Where experiment ``exp_id`` is kept (for tests and operators; not a contract)."""
+        return ExperimentKeys.of(self.prefix, exp_id)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing, newest first; ``next_cursor`` asks for the next."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def read_page(
+    client: redis.Redis,
+    index: str,
+    *,
+    hash_key: Callable[[str], str],
+    parse: Callable[[Mapping[Any, Any]], T],
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """Up to ``limit`` items of ``index`` (a sorted set of ids, all scores 0) after
+    ``cursor``, newest first: each id's hash at ``hash_key(id)``, ``parse``'d.
+
+    An id whose hash has expired is dropped from the index as it is met, and the page
+    is filled from further ids, so a page is short only at the end of the listing.
+    """
+    items: list[tuple[str, T]] = []
+    start = f"({cursor}" if cursor else "+"
+    with guard():
+        while len(items) <= limit:
+            want = limit + 1 - len(items)
+            ids = [as_text(i) for i in client.zrevrangebylex(index, start, "-", 0, want)]
+            if not ids:
+                break
+            pipe = client.pipeline(transaction=False)
+            for i in ids:
+                pipe.hgetall(hash_key(i))
+            for i, h in zip(ids, pipe.execute(), strict=True):
+                if h:
+                    items.append((i, parse(h)))
+                else:  # expired: drop the stale index entry
+                    client.zrem(index, i)
+            start = f"({ids[-1]}"
+    if len(items) > limit:
+        return Page([x for _, x in items[:limit]], items[limit - 1][0])
+    return Page([x for _, x in items], None)
 
 
 def as_text(x: Any) -> str:

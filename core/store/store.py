@@ -13,7 +13,7 @@ Here: creating, reading, listing and counting records, and reading results.
 ``Store`` takes the rest from mixins: status changes (``transitions.py``,
 each a Lua compare-and-set from ``lua.py``), worker heartbeats, drain flags
 and queue depth (``workers.py``) and generic blobs (``blobs.py``). Connecting,
-the error guard and ids are in ``connection.py``. A Redis that cannot
+the error guard, ids, key names and paging are in ``connection.py``. A Redis that cannot
 be reached raises ``StoreUnavailable`` within about the socket timeout.
 """
 
@@ -33,7 +33,7 @@ from core.spec import ExperimentSpec
 from core.store import lua
 from core.store.blobs import BlobsMixin
 from core.store.codec import decode_result
-from core.store.connection import as_text, connect, guard, new_id
+from core.store.connection import Page, connect, guard, new_id, read_page
 from core.store.record import (
     FINAL_STATUSES,
     STATUSES,
@@ -43,12 +43,6 @@ from core.store.record import (
 )
 from core.store.transitions import TransitionsMixin
 from core.store.workers import WorkersMixin
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[ExperimentRecord]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -130,10 +124,9 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
             "owner": owner or "",
             "meta": json.dumps(meta or {}),
         }
-        keys = self._keys(exp_id)
         with guard():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(keys[0], mapping=dict[Any, Any](fields))
+            pipe.hset(self.experiment_keys(exp_id).record, mapping=dict[Any, Any](fields))
             pipe.zadd(self._k("index", "all"), {exp_id: 0})
             pipe.zadd(self._k("index", "queued"), {exp_id: 0})
             pipe.execute()
@@ -141,7 +134,7 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
 
     def find(self, exp_id: str) -> ExperimentRecord | None:
         with guard():
-            h = self.redis.hgetall(self._k("exp", exp_id))
+            h = self.redis.hgetall(self.experiment_keys(exp_id).record)
         return ExperimentRecord.from_hash(h) if h else None
 
     def get(self, exp_id: str) -> ExperimentRecord:
@@ -152,30 +145,17 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
 
     def list_experiments(
         self, *, status: Status | None = None, limit: int = 20, cursor: str | None = None
-    ) -> Page:
+    ) -> Page[ExperimentRecord]:
         """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
         self.prune()
-        index = self._k("index", status or "all")
-        items: list[ExperimentRecord] = []
-        start = f"({cursor}" if cursor else "+"
-        with guard():
-            while len(items) <= limit:
-                want = limit + 1 - len(items)
-                ids = [as_text(i) for i in self.redis.zrevrangebylex(index, start, "-", 0, want)]
-                if not ids:
-                    break
-                pipe = self.redis.pipeline(transaction=False)
-                for i in ids:
-                    pipe.hgetall(self._k("exp", i))
-                for i, h in zip(ids, pipe.execute(), strict=True):
-                    if h:
-                        items.append(ExperimentRecord.from_hash(h))
-                    else:  # expired between prunes: drop the stale index entry
-                        self.redis.zrem(index, i)
-                start = f"({ids[-1]}"
-        if len(items) > limit:
-            return Page(items[:limit], items[limit - 1].id)
-        return Page(items, None)
+        return read_page(
+            self.redis,
+            self._k("index", status or "all"),
+            hash_key=lambda i: self.experiment_keys(i).record,
+            parse=ExperimentRecord.from_hash,
+            limit=limit,
+            cursor=cursor,
+        )
 
     def counts(self) -> dict[str, int]:
         """Experiments by status (expired ones pruned first)."""
@@ -198,11 +178,11 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
 
         Raises ``NotFound`` when the experiment does not exist.
         """
-        keys = self._keys(exp_id)
+        keys = self.experiment_keys(exp_id)
         with guard():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hmget(keys[0], ["status", "etag"])
-            pipe.get(keys[1])
+            pipe.hmget(keys.record, ["status", "etag"])
+            pipe.get(keys.result)
             (status, etag), data = pipe.execute()
         return StoredResult.of(exp_id, status, etag, data)
 

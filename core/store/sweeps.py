@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import NotFound
-from core.store.connection import as_text, guard, new_id
+from core.store.connection import Keyspace, Page, as_text, guard, new_id, read_page
 from core.store.record import ExperimentRecord
 from core.store.store import Store
 
@@ -57,24 +57,22 @@ class SweepRecord:
         )
 
 
-@dataclass(frozen=True)
-class SweepPage:
-    items: list[SweepRecord]
-    next_cursor: str | None
+SweepPage = Page[SweepRecord]
 
 
-class SweepStore:
+class SweepStore(Keyspace):
     """Sweep records, in the same Redis and under the same prefix as ``store``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.redis = store.redis
+        self.prefix = store.prefix
 
     def _key(self, sweep_id: str) -> str:
-        return self.store._k("sweep", sweep_id)
+        return self._k("sweep", sweep_id)
 
     def _index(self) -> str:
-        return self.store._k("index", "sweeps")
+        return self._k("index", "sweeps")
 
     def new_id(self) -> str:
         return new_id()
@@ -129,7 +127,7 @@ class SweepStore:
         with guard():
             pipe = self.redis.pipeline(transaction=False)
             for exp_id in sweep.child_ids:
-                pipe.hgetall(self.store._k("exp", exp_id))
+                pipe.hgetall(self.experiment_keys(exp_id).record)
             replies = pipe.execute()
         return [ExperimentRecord.from_hash(h) if h else None for h in replies]
 
@@ -152,24 +150,11 @@ class SweepStore:
 
     def list_sweeps(self, *, limit: int = 20, cursor: str | None = None) -> SweepPage:
         """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-        items: list[SweepRecord] = []
-        start = f"({cursor}" if cursor else "+"
-        index = self._index()
-        with guard():
-            while len(items) <= limit:
-                want = limit + 1 - len(items)
-                ids = [as_text(i) for i in self.redis.zrevrangebylex(index, start, "-", 0, want)]
-                if not ids:
-                    break
-                pipe = self.redis.pipeline(transaction=False)
-                for i in ids:
-                    pipe.hgetall(self._key(i))
-                for i, h in zip(ids, pipe.execute(), strict=True):
-                    if h:
-                        items.append(SweepRecord.from_hash(h))
-                    else:  # expired: drop its index entry
-                        self.redis.zrem(index, i)
-                start = f"({ids[-1]}"
-        if len(items) > limit:
-            return SweepPage(items[:limit], items[limit - 1].id)
-        return SweepPage(items, None)
+        return read_page(
+            self.redis,
+            self._index(),
+            hash_key=self._key,
+            parse=SweepRecord.from_hash,
+            limit=limit,
+            cursor=cursor,
+        )

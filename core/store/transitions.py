@@ -60,8 +60,8 @@ class TransitionsMixin(Keyspace):
         return [self._k("index", "all"), *(self._k("index", s) for s in STATUSES)]
 
     def _keys(self, exp_id: str) -> list[str]:
-        h = self._k("exp", exp_id)
-        return [h, f"{h}:result", f"{h}:cancel", self._k("expiry"), *self._indexes()]
+        k = self.experiment_keys(exp_id)
+        return [k.record, k.result, k.cancel, self._k("expiry"), *self._indexes()]
 
     # --- the worker's side ---------------------------------------------------
     def claim(
@@ -185,7 +185,7 @@ class TransitionsMixin(Keyspace):
 
     def cancel_requested(self, exp_id: str) -> bool:
         with guard():
-            return bool(self.redis.exists(self._keys(exp_id)[2]))
+            return bool(self.redis.exists(self.experiment_keys(exp_id).cancel))
 
     def delete(self, exp_id: str) -> None:
         """Forget a finished experiment and its result."""

@@ -29,7 +29,7 @@ import itertools
 import math
 from typing import Any
 
-from core.errors import SpecError
+from core.errors import FieldError, SpecError
 from core.spec import ACTIVATION_NAMES, INIT_NAMES, MAX_DEPTH, MAX_WIDTH, ExperimentSpec
 from core.theory.catalogue import ACTIVATION_INFO, activation_info
 from core.theory.functions import FLAT_DERIVATIVE, dphi, pair, phi
@@ -203,7 +203,7 @@ def predict_for(
     if problems:
         raise SpecError(
             "; ".join(f"{field} {msg}" for field, msg in problems),
-            errors=[{"loc": [field], "msg": msg} for field, msg in problems],
+            errors=[FieldError(field, msg) for field, msg in problems],
         )
     dims = [n_features or width, *([width] * depth), n_classes or width]
     return _predict_dims(activation, init, dims, negative_slope, batch_norm, residual)

@@ -228,7 +228,7 @@ def test_apply_remedy_keeps_the_seed_and_rejects_bad_paths() -> None:
         apply_remedy(spec, {"change": {"model.colour": "red"}})
     with pytest.raises(SpecError) as info:
         apply_remedy(spec, {"change": {"model.depth": 0}})
-    assert info.value.errors[0]["loc"] == ["model", "depth"]
+    assert info.value.errors[0].field == "model.depth"
 
 
 # --- the canonical cases, trained for real ----------------------------------------------

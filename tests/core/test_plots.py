@@ -166,7 +166,7 @@ def test_derivatives_demo() -> None:
     check_svg(plots.render_derivatives(["swish"], "svg", x_range=(-3.0, 3.0)), 640)
     with pytest.raises(SpecError) as info:
         plots.render_derivatives(["softsign"], "png", x_range=(2.0, 1.0))
-    assert {e["loc"][0] for e in info.value.errors} == {"names", "x_range"}
+    assert {e.field for e in info.value.errors} == {"names", "x_range"}
 
 
 def test_compare_overlays_several_results(

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from typing import Any, cast
 
 import pytest
+import redis
 
 from core.errors import Conflict, NotFound, StoreUnavailable
 from core.result import ResultDict
 from core.spec import ExperimentSpec
 from core.store import (
     FINAL_STATUSES,
+    Claim,
+    ExperimentRecord,
+    Status,
     Store,
+    StoredResult,
+    SweepStore,
     connect,
     decode_result,
     encode_result,
+    guard,
     new_id,
 )
+from core.store.aio import AsyncReader
 
 SPEC = ExperimentSpec.model_validate(
     {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
@@ -30,7 +39,7 @@ def result(value: float) -> ResultDict:
     return cast(ResultDict, {"steps": [0, 10], "stats": {"grad_norm": [[value, None]]}})
 
 
-def claim(store: Store, exp_id: str, now: float | None = None, max_attempts: int = 3) -> Any:
+def claim(store: Store, exp_id: str, now: float | None = None, max_attempts: int = 3) -> Claim:
     return store.claim(exp_id, worker="w1", max_attempts=max_attempts, lease_s=LEASE, now=now)
 
 
@@ -40,13 +49,14 @@ def running(store: Store) -> str:
     return exp_id
 
 
-def finished(store: Store, status: str) -> str:
+def finished(store: Store, status: Status) -> str:
     exp_id = store.create(SPEC).id
     if status == "cancelled":
         store.request_cancel(exp_id)
     else:
+        assert status in ("succeeded", "failed"), status
         claim(store, exp_id)
-        assert store.finish(exp_id, status, attempt=1, error="boom" if status == "failed" else None)  # type: ignore[arg-type]
+        assert store.finish(exp_id, status, attempt=1, error="boom" if status == "failed" else None)
     return exp_id
 
 
@@ -159,18 +169,19 @@ def test_finish_stores_the_final_result_with_retention(store: Store) -> None:
     assert stored.final
     assert stored.etag
     assert store.load_result(exp_id) == result(2.0)
-    hash_key, result_key = store._keys(exp_id)[:2]
+    keys = store.experiment_keys(exp_id)
+    hash_key, result_key = keys.record, keys.result
     assert 0 < store.redis.ttl(hash_key) <= 3600
     assert 0 < store.redis.ttl(result_key) <= 3600
 
 
 @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
-def test_a_final_state_is_never_overwritten(store: Store, final: str) -> None:
+def test_a_final_state_is_never_overwritten(store: Store, final: Status) -> None:
     exp_id = finished(store, final)
     later = time.time() + LEASE + 1
     assert claim(store, exp_id, now=later).outcome == "final"
     for target in ("succeeded", "failed", "cancelled"):
-        assert not store.finish(exp_id, target, attempt=None, allowed_from=("running", "queued"))  # type: ignore[arg-type]
+        assert not store.finish(exp_id, target, attempt=None, allowed_from=("running", "queued"))
     assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 1}) is True
     with pytest.raises(Conflict):
         store.request_cancel(exp_id)
@@ -227,7 +238,8 @@ def test_delete_forgets_a_finished_experiment(store: Store) -> None:
     store.delete(exp_id)
     assert store.find(exp_id) is None
     assert store.list_experiments().items == []
-    assert not store.redis.exists(*store._keys(exp_id)[:3])
+    keys = store.experiment_keys(exp_id)
+    assert not store.redis.exists(keys.record, keys.result, keys.cancel)
 
 
 def test_listing_is_newest_first_with_a_cursor(store: Store) -> None:
@@ -261,7 +273,8 @@ def test_retention_prunes_expired_entries_from_the_indexes(store: Store) -> None
     assert store.prune() == 0
     assert store.prune(now=time.time() + 3601) == 1
     # Redis drops the record itself when its TTL runs out; simulate that moment.
-    store.redis.delete(*store._keys(exp_id)[:2])
+    keys = store.experiment_keys(exp_id)
+    store.redis.delete(keys.record, keys.result)
     assert store.list_experiments().items == []
     assert store.counts()["succeeded"] == 0
 
@@ -269,7 +282,7 @@ def test_retention_prunes_expired_entries_from_the_indexes(store: Store) -> None
 def test_listing_skips_records_that_expired_between_prunes(store: Store) -> None:
     keep = store.create(SPEC).id
     gone = store.create(SPEC).id
-    store.redis.delete(store._keys(gone)[0])
+    store.redis.delete(store.experiment_keys(gone).record)
     assert [r.id for r in store.list_experiments(limit=1).items] == [keep]
 
 
@@ -343,3 +356,69 @@ def test_ids_made_in_a_burst_strictly_increase() -> None:
     ids = [new_id() for _ in range(1000)]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_the_async_reader_reads_what_the_store_wrote(store: Store, redis_server: Any) -> None:
+    exp_id = running(store)
+    assert store.renew(exp_id, 1, lease_s=LEASE, progress={"step": 1}, result=b"partial") is False
+
+    async def read() -> tuple[ExperimentRecord, StoredResult | None]:
+        reader = AsyncReader(redis_server.url, prefix=store.prefix)
+        try:
+            return await reader.get(exp_id), await reader.result_bytes(exp_id)
+        finally:
+            await reader.aclose()
+
+    record, stored = asyncio.run(read())
+    assert (record.id, record.status) == (exp_id, "running")
+    assert stored is not None
+    assert (stored.data, stored.final, stored.etag) == (b"partial", False, None)
+
+
+def test_an_unreachable_redis_is_store_unavailable_to_the_async_reader_too() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    reader = AsyncReader(f"redis://127.0.0.1:{port}/0", prefix="x", socket_timeout_s=0.5)
+
+    async def read() -> None:
+        try:
+            await reader.get("0" * 24)
+        finally:
+            await reader.aclose()
+
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        asyncio.run(read())
+
+
+@pytest.mark.parametrize(
+    ("reply", "unavailable"),
+    [
+        ("LOADING Redis is loading the dataset in memory", True),
+        ("OOM command not allowed when used memory > 'maxmemory'", True),
+        ("WRONGTYPE Operation against a key holding the wrong kind of value", False),
+    ],
+)
+def test_the_guard_tells_a_down_redis_from_a_wrong_request(reply: str, unavailable: bool) -> None:
+    expected: type[Exception] = StoreUnavailable if unavailable else redis.ResponseError
+    with pytest.raises(expected, match=reply.split()[0]), guard():
+        raise redis.ResponseError(reply)
+
+
+def test_sweep_listing_pages_newest_first_and_skips_expired(store: Store) -> None:
+    sweeps = SweepStore(store)
+    ids = [
+        sweeps.create(new_id(), name=f"s{i}", base={}, grid={}, children=[]).id for i in range(5)
+    ]
+    store.redis.delete(f"{store.prefix}:sweep:{ids[2]}")  # as if its retention ran out
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = sweeps.list_sweeps(limit=2, cursor=cursor)
+        assert len(page.items) == 2 or page.next_cursor is None
+        seen += [r.id for r in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [ids[4], ids[3], ids[1], ids[0]]
+    assert not store.redis.zscore(f"{store.prefix}:index:sweeps", ids[2])  # dropped

@@ -139,7 +139,7 @@ def test_predict_for_checks_its_arguments() -> None:
     assert p["q_star"] == pytest.approx(0.265, abs=5e-4)
     with pytest.raises(SpecError) as info:
         theory.predict_for("softsign", "he_normal", 0)
-    assert {e["loc"][0] for e in info.value.errors} == {"activation", "depth"}
+    assert {e.field for e in info.value.errors} == {"activation", "depth"}
 
 
 @pytest.mark.parametrize(
