@@ -76,7 +76,9 @@ def test_submit_queues_the_experiment(client: TestClient, store: Store, settings
     assert body["links"]["stats"] == f"/v1/experiments/{body['id']}/stats"
     # A real message, by task name, with the experiment id as the task id, is on the queue.
     assert store.queue_depth(settings.queue) == 1
-    message = json.loads(store.redis.lindex(settings.queue, 0))
+    raw = store.redis.lindex(settings.queue, 0)
+    assert raw is not None
+    message = json.loads(raw)
     assert message["headers"]["task"] == "gradatlas.run_experiment"
     assert message["headers"]["id"] == body["id"]
     assert store.get(body["id"]).status == "queued"

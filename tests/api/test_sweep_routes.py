@@ -14,6 +14,7 @@ from service_procs import RedisServer
 from api.views import sweep_status
 from core.plots import SWEEP_PLOTS
 from core.store import ExperimentRecord, Status, Store, SweepStore
+from core.views import ChildStatus
 
 BASE: dict[str, Any] = {k: v for k, v in TINY.items() if k != "name"}
 GRID: dict[str, list[Any]] = {"model.activation": ["sigmoid", "relu"], "model.depth": [2, 4]}
@@ -201,7 +202,7 @@ def test_list_and_404(app: tuple[TestClient, Store]) -> None:
         (["succeeded", "expired"], "mixed"),
     ],
 )
-def test_sweep_status_rule(statuses: list[str], expected: str) -> None:
+def test_sweep_status_rule(statuses: list[ChildStatus], expected: str) -> None:
     assert sweep_status(statuses) == expected
 
 

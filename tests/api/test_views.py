@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from insight_support import TINY, VANISHING, finished, service, submit
 from pydantic import TypeAdapter, ValidationError
@@ -65,12 +65,6 @@ def world(redis_server: RedisServer) -> Iterator[World]:
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
     """``(method, full path, route)`` of every route of ``app``."""
-    try:  # FastAPI >= 0.130 keeps included routers whole in app.routes
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # pragma: no cover - older FastAPI copies the routes in
-        return [
-            (m, r.path, r) for r in app.routes if isinstance(r, APIRoute) for m in sorted(r.methods)
-        ]
     return [
         (m, str(c.path), c.original_route)
         for c in iter_route_contexts(app.routes)
