@@ -18,7 +18,8 @@ import pytest
 from core.result_io import load_npz
 from core.spec import LAYER_STATS, ExperimentSpec
 from gradatlas import examples
-from gradatlas.cli.main import GracefulInterrupt, main
+from gradatlas.cli import main
+from gradatlas.cli.local import GracefulInterrupt
 
 TINY: dict[str, Any] = {
     "name": "tiny",

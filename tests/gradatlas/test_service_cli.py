@@ -22,7 +22,7 @@ from service_procs import BIN, Proc, RedisServer, free_port, serve, service_env
 from api.app import create_app
 from core.settings import Settings
 from core.store import Store
-from gradatlas.cli.main import main
+from gradatlas.cli import main
 from worker.runner import ExperimentRunner
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
