@@ -40,6 +40,7 @@ class ProgressBar:
         if self.bar is None or self.bar.total != total:
             self.close()
             self.bar = tqdm(
+                desc=label,
                 total=total,
                 initial=done,
                 unit=self.unit,
