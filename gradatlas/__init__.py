@@ -5,7 +5,8 @@ errors they raise are in :mod:`gradatlas.errors`, the shapes of their answers
 in :mod:`gradatlas.types`; ``gradatlas.cli`` is the ``gradatlas`` command.
 """
 
-from gradatlas.client import AsyncClient, Client, GradatlasClient
+from gradatlas.async_client import AsyncClient
+from gradatlas.client import Client, GradatlasClient
 from gradatlas.errors import (
     ApiError,
     ClientError,

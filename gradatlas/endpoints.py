@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 OWNER_HEADER = "X-Gradatlas-Owner"
 
 
+def headers(owner: str | None) -> dict[str, str]:
+    """The headers every request of a client carries."""
+    return {OWNER_HEADER: owner} if owner else {}
+
+
 def _seg(value: str) -> str:
     """An id as one path segment: ``a/b`` must not reach another route."""
     return quote(value, safe="")

@@ -159,8 +159,8 @@ class ProblemField(TypedDict):
     limit: NotRequired[dict[str, float]]
     allowed: NotRequired[list[str]]
     input: NotRequired[Any]
-    #: ``query``, ``path`` or ``header`` when the field is not in the body.
-    #: (``in`` is a keyword: read it as ``entry.get("in")``.)
+    # And "in" (query, path or header) for a field outside the body: a Python keyword,
+    # so it cannot be declared here; read it with entry.get("in").
 
 
 class Problem(TypedDict, total=False):
