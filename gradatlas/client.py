@@ -1,135 +1,84 @@
-"""A typed Python client for the gradatlas HTTP API (httpx, synchronous).
+"""A typed Python client for the gradatlas HTTP API: ``Client`` (sync; ``AsyncClient`` beside it).
 
 ::
 
-    with GradatlasClient("http://127.0.0.1:8000", owner="my-notebook") as api:
+    with Client("http://127.0.0.1:8000", owner="my-notebook") as api:
         exp = api.submit({"model": {"depth": 20, "activation": "sigmoid"}})
         exp = api.wait(exp["id"])
         result = api.stats(exp["id"])
         png = api.plot(exp["id"], "gradient-profile")
+
+    async with AsyncClient() as api:  # $GRADATLAS_URL, else http://127.0.0.1:8000
+        exp = await api.wait((await api.submit(spec))["id"])
+
+Both have the same methods and raise the same :mod:`gradatlas.errors`. What a
+method sends and how its answer is read is written once, in
+gradatlas/endpoints.py and gradatlas/protocol.py; ``Client`` and
+``AsyncClient`` (gradatlas/async_client.py) only send.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
-import httpx
+from gradatlas import endpoints as ep
+from gradatlas.config import DEFAULT_TIMEOUT_S, POLL_S, WAIT_TIMEOUT_S, service_url
+from gradatlas.endpoints import DerivativesOptions, TheoryOptions
+from gradatlas.errors import TransportError
+from gradatlas.protocol import Call, Steps, interpret, poll, transport_errors
+from gradatlas.types import (
+    FINAL,
+    SWEEP_FINAL,
+    Activations,
+    Experiment,
+    ImageFormat,
+    Page,
+    ResultDict,
+    Status,
+    Sweep,
+    SweepPage,
+    Theory,
+)
 
-from core.result import ResultDict
-from core.spec import ExperimentSpec
+if TYPE_CHECKING:
+    import httpx
 
-Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "mixed"]
-ImageFormat = Literal["png", "svg"]
-FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-#: A sweep whose children ended differently is ``mixed``, and final too.
-SWEEP_FINAL: frozenset[str] = FINAL | {"mixed"}
+    from core.spec import ExperimentSpec
 
-
-class ProgressInfo(TypedDict):
-    step: int
-    total_steps: int
-    epoch: int
-    fraction: float
-
-
-class Experiment(TypedDict):
-    """``GET /v1/experiments/{id}`` (docs/contract.md § HTTP API)."""
-
-    id: str
-    status: Status
-    spec: dict[str, Any]
-    progress: ProgressInfo
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    attempts: int
-    owner: str | None
-    cancel_requested: bool
-    summary: dict[str, Any] | None
-    diagnosis: dict[str, Any] | None
-    error: str | None
-    #: Where it came from: ``{"derived_from": id, "remedy": k}`` or ``{"sweep": id}``.
-    meta: dict[str, str]
-    links: dict[str, Any]
+T = TypeVar("T")
 
 
-class Page(TypedDict):
-    items: list[Experiment]
-    next_cursor: str | None
+class Client:
+    """The gradatlas API over ``httpx.Client``; ``base_url`` defaults to ``$GRADATLAS_URL``.
 
+    Pass ``http`` to reuse a configured ``httpx.Client`` (its ``base_url`` is used,
+    and it is not closed by :meth:`close`).
+    """
 
-class SweepRow(TypedDict):
-    """One child of a sweep; its numbers are null until it has finished."""
-
-    id: str
-    params: dict[str, Any]
-    status: str
-    progress: float
-    gradient_ratio_log10: float | None
-    backprop_ratio_log10: float | None
-    decay_per_layer: float | None
-    final_val_accuracy: float | None
-    verdict: str | None
-    error: str | None
-
-
-class Sweep(TypedDict):
-    """``GET /v1/sweeps/{id}`` (docs/insight.md, "Sweeps")."""
-
-    id: str
-    name: str
-    status: SweepStatus
-    progress: float
-    created_at: str | None
-    owner: str | None
-    base: dict[str, Any]
-    grid: dict[str, list[Any]]
-    counts: dict[str, int]
-    children: list[SweepRow]
-    links: dict[str, Any]
-
-
-class ApiError(Exception):
-    """An error answer: ``status`` and the RFC 9457 ``problem`` body."""
-
-    def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        self.status = status
-        self.problem = problem
-        self.detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
-        super().__init__(f"{status}: {self.detail}")
-
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        """For a 422: one ``{field, message, ...}`` per bad field."""
-        return list(self.problem.get("errors") or [])
-
-
-class GradatlasClient:
     def __init__(
         self,
-        base_url: str = "http://127.0.0.1:8000",
+        base_url: str | None = None,
         *,
         owner: str | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
     ) -> None:
-        headers = {"X-Gradatlas-Owner": owner} if owner else {}
-        self._own = http is None
-        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self.http.headers.update(headers)
+        import httpx  # here, not at import: see gradatlas/protocol.py
 
-    def __enter__(self) -> GradatlasClient:
+        url = service_url(base_url)
+        self._own = http is None
+        with transport_errors(url):
+            self.http = http or httpx.Client(base_url=url, timeout=timeout)
+        self.http.headers.update(ep.headers(owner))
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
 
@@ -137,145 +86,155 @@ class GradatlasClient:
         if self._own:
             self.http.close()
 
-    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        r = self.http.request(method, path, **kw)
-        if r.status_code >= 400:
-            try:
-                problem = r.json()
-            except ValueError:
-                problem = {"detail": r.text or r.reason_phrase}
-            raise ApiError(r.status_code, problem if isinstance(problem, dict) else {})
-        return r
+    def _send(self, call: Call[T]) -> T:
+        if call.delay_s > 0:
+            time.sleep(call.delay_s)
+        with transport_errors(self.http.base_url):
+            response = self.http.send(call.request(self.http))
+        return interpret(call, response)
+
+    def _run(self, steps: Steps[T]) -> T:
+        try:
+            call = next(steps)
+            while True:
+                call = steps.send(self._send(call))
+        except StopIteration as done:
+            result: T = done.value
+            return result
 
     # --- experiments ---------------------------------------------------------
     def submit(self, spec: ExperimentSpec | Mapping[str, Any]) -> Experiment:
-        """Queue an experiment; raises ``ApiError`` (422) naming each bad field."""
-        body = spec.model_dump(mode="json") if isinstance(spec, ExperimentSpec) else dict(spec)
-        return cast(Experiment, self._call("POST", "/v1/experiments", json=body).json())
+        """Queue an experiment; ``InvalidSpec`` (422) names each bad field."""
+        return self._send(ep.submit(spec))
 
     def get(self, experiment_id: str) -> Experiment:
-        return cast(Experiment, self._call("GET", f"/v1/experiments/{experiment_id}").json())
+        return self._send(ep.get(experiment_id))
 
     def list(
-        self, *, status: Status | None = None, limit: int = 20, cursor: str | None = None
+        self, *, status: Status | None = None, limit: int | None = None, cursor: str | None = None
     ) -> Page:
-        params: dict[str, Any] = {"limit": limit}
-        if status:
-            params["status"] = status
-        if cursor:
-            params["cursor"] = cursor
-        return cast(Page, self._call("GET", "/v1/experiments", params=params).json())
+        """One page, newest first; pass its ``next_cursor`` as ``cursor`` for the next."""
+        return self._send(ep.list_experiments(status, limit, cursor))
 
     def iter_experiments(
         self, *, status: Status | None = None, page_size: int = 50
     ) -> Iterator[Experiment]:
         """Every experiment, newest first, fetching pages as needed."""
-        cursor = None
+        cursor: str | None = None
         while True:
             page = self.list(status=status, limit=page_size, cursor=cursor)
             yield from page["items"]
-            cursor = page["next_cursor"]
-            if cursor is None:
+            if (cursor := page["next_cursor"]) is None:
                 return
 
     def stats(self, experiment_id: str) -> ResultDict:
-        """The recorded statistics (partial while running)."""
-        return cast(ResultDict, self._call("GET", f"/v1/experiments/{experiment_id}/stats").json())
+        """The recorded statistics (partial while running; ``Conflict`` before any)."""
+        return self._send(ep.stats(experiment_id))
 
     def cancel(self, experiment_id: str) -> Experiment:
-        r = self._call("POST", f"/v1/experiments/{experiment_id}/cancel")
-        return cast(Experiment, r.json())
+        return self._send(ep.cancel(experiment_id))
 
     def delete(self, experiment_id: str) -> None:
-        self._call("DELETE", f"/v1/experiments/{experiment_id}")
+        """Forget a finished experiment; ``Conflict`` while it is queued or running."""
+        self._send(ep.delete(experiment_id))
 
     def plot(self, experiment_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
         """A figure's bytes; ``name`` is one of docs/contract.md § HTTP API's plot names."""
-        return self._call("GET", f"/v1/experiments/{experiment_id}/plots/{name}.{fmt}").content
+        return self._send(ep.plot(experiment_id, name, fmt))
 
     def remedy(self, experiment_id: str, k: int) -> Experiment:
         """Submit the spec changed by remedy ``k`` (from 0) of a finished run's diagnosis."""
-        r = self._call("POST", f"/v1/experiments/{experiment_id}/remedies/{k}")
-        return cast(Experiment, r.json())
+        return self._send(ep.remedy(experiment_id, k))
+
+    def compare_plot(self, experiment_ids: Sequence[str], fmt: ImageFormat = "png") -> bytes:
+        """The step-0 gradient profiles of several experiments, overlaid."""
+        return self._send(ep.compare_plot(experiment_ids, fmt))
 
     def wait(
         self,
         experiment_id: str,
         *,
-        timeout: float = 3600.0,
-        poll_s: float = 0.5,
+        timeout: float = WAIT_TIMEOUT_S,
+        poll_s: float = POLL_S,
         on_progress: Callable[[Experiment], None] | None = None,
     ) -> Experiment:
-        """Poll until the experiment is final; ``TimeoutError`` after ``timeout`` seconds."""
-        return _poll(
-            lambda: self.get(experiment_id),
-            FINAL,
-            what=f"experiment {experiment_id}",
-            timeout=timeout,
-            poll_s=poll_s,
-            on_progress=on_progress,
+        """Poll until the experiment is final; ``WaitTimeout`` after ``timeout`` seconds."""
+        what = f"experiment {experiment_id}"
+        get = ep.get(experiment_id)
+        return self._run(
+            poll(get, FINAL, what=what, timeout=timeout, poll_s=poll_s, on_progress=on_progress)
         )
 
     # --- sweeps --------------------------------------------------------------
     def submit_sweep(self, sweep: Mapping[str, Any]) -> Sweep:
-        """Start ``{name, base, grid}``; raises ``ApiError`` (422) naming each bad grid path."""
-        return cast(Sweep, self._call("POST", "/v1/sweeps", json=dict(sweep)).json())
+        """Start ``{name, base, grid}``; ``InvalidSpec`` (422) names each bad grid path."""
+        return self._send(ep.submit_sweep(sweep))
 
     def get_sweep(self, sweep_id: str) -> Sweep:
-        return cast(Sweep, self._call("GET", f"/v1/sweeps/{sweep_id}").json())
+        return self._send(ep.get_sweep(sweep_id))
+
+    def list_sweeps(self, *, limit: int | None = None, cursor: str | None = None) -> SweepPage:
+        return self._send(ep.list_sweeps(limit, cursor))
+
+    def cancel_sweep(self, sweep_id: str) -> Sweep:
+        """Cancel every child still queued or running; finished ones are kept."""
+        return self._send(ep.cancel_sweep(sweep_id))
+
+    def sweep_plot(self, sweep_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
+        return self._send(ep.sweep_plot(sweep_id, name, fmt))
 
     def wait_sweep(
         self,
         sweep_id: str,
         *,
-        timeout: float = 3600.0,
-        poll_s: float = 0.5,
+        timeout: float = WAIT_TIMEOUT_S,
+        poll_s: float = POLL_S,
         on_progress: Callable[[Sweep], None] | None = None,
     ) -> Sweep:
-        """Poll until every child is final; ``TimeoutError`` after ``timeout`` seconds."""
-        return _poll(
-            lambda: self.get_sweep(sweep_id),
-            SWEEP_FINAL,
-            what=f"sweep {sweep_id}",
-            timeout=timeout,
-            poll_s=poll_s,
-            on_progress=on_progress,
+        """Poll until every child is final; ``WaitTimeout`` after ``timeout`` seconds."""
+        get = ep.get_sweep(sweep_id)
+        return self._run(
+            poll(
+                get,
+                SWEEP_FINAL,
+                what=f"sweep {sweep_id}",
+                timeout=timeout,
+                poll_s=poll_s,
+                on_progress=on_progress,
+            )
         )
+
+    # --- answers that need no training ---------------------------------------
+    def theory(self, activation: str, depth: int, **options: Unpack[TheoryOptions]) -> Theory:
+        """The mean-field prediction for a plain network, without training (docs/insight.md)."""
+        return self._send(ep.theory(activation, depth, **options))
+
+    def activations(self) -> Activations:
+        return self._send(ep.activations())
+
+    def activations_plot(
+        self,
+        names: Sequence[str] | None = None,
+        fmt: ImageFormat = "png",
+        **options: Unpack[DerivativesOptions],
+    ) -> bytes:
+        """phi (top) and phi' (bottom) of ``names`` (default: the server's choice)."""
+        return self._send(ep.activations_plot(names, fmt, **options))
 
     # --- the service ---------------------------------------------------------
     def healthy(self) -> bool:
         try:
-            return self.http.get("/healthz").status_code == 200
-        except httpx.TransportError:
+            return self._send(ep.healthy())
+        except TransportError:
             return False
 
     def ready(self) -> bool:
         """Redis answers and at least one worker is alive."""
         try:
-            return self.http.get("/readyz").status_code == 200
-        except httpx.TransportError:
+            return self._send(ep.ready())
+        except TransportError:
             return False
 
 
-_Polled = TypeVar("_Polled", Experiment, Sweep)
-
-
-def _poll(
-    get: Callable[[], _Polled],
-    final: frozenset[str],
-    *,
-    what: str,
-    timeout: float,
-    poll_s: float,
-    on_progress: Callable[[_Polled], None] | None,
-) -> _Polled:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = get()
-        if on_progress is not None:
-            on_progress(body)
-        if body["status"] in final:
-            return body
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what} still {body['status']} after {timeout} s")
-        time.sleep(poll_s)
+#: The name of earlier versions.
+GradatlasClient = Client

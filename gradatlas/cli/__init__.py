@@ -1,9 +1,9 @@
 """The ``gradatlas`` command: local runs (``run``, ``spec``) and the service's commands.
 
-``main`` is the entry point; the subcommands load NumPy, the engine or an HTTP
-client only when they run, so ``gradatlas spec`` starts fast.
+``main`` is the entry point (gradatlas/cli/app.py); the subcommands are in
+``local`` and ``service``, their output in ``report``.
 """
 
-from gradatlas.cli.main import main
+from gradatlas.cli.app import main
 
 __all__ = ["main"]

@@ -1,6 +1,9 @@
-"""What the service subcommands show: progress bars while waiting, then lines of text.
+"""What the ``gradatlas`` subcommands print: progress bars on stderr, reports as lines of text.
 
-Only the server's JSON is read here, never ``ExperimentSpec``: a client one
+One report for a run, whether it ran here (``gradatlas run``) or on the service
+(``gradatlas wait``, ``status``, ``submit --wait``): the summary's numbers and
+the diagnosis are printed by :func:`summary_lines` and :func:`diagnosis_lines`
+in both. Only JSON shapes are read here, never ``ExperimentSpec``: a client one
 version behind the service still prints what it gets.
 """
 
@@ -9,75 +12,59 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from http import HTTPStatus
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from gradatlas.types import FINAL
+
 if TYPE_CHECKING:
-    from gradatlas.client import Experiment, GradatlasClient, Sweep
+    from gradatlas.errors import ApiError
+    from gradatlas.types import Diagnosis, Experiment, Summary, Sweep
 
 
-class _Bar:
-    """A tqdm bar on stderr made at the first poll, so it starts at the total and step seen."""
+class ProgressBar:
+    """A tqdm bar on stderr, made at the first :meth:`show` so it starts at the total and
+    step seen then (joining a run half-way, its rate counts only the steps seen)."""
 
-    def __init__(self, unit: str) -> None:
+    def __init__(self, unit: str, *, disable: bool = False) -> None:
         self.unit = unit
+        self.disable = disable
         self.bar: Any = None
-        self.status = "queued"
+        self.label = "queued"
 
-    def show(self, status: str, done: int, total: int) -> None:
+    def show(self, label: str, done: int, total: int, *, epoch: int | None = None) -> None:
         from tqdm import tqdm
 
-        self.status = status
+        self.label = label
         if self.bar is None or self.bar.total != total:
-            if self.bar is not None:
-                self.bar.close()
-            # `initial`: joining a run half-way, its rate counts only the steps seen.
+            self.close()
             self.bar = tqdm(
-                total=total, initial=done, unit=self.unit, file=sys.stderr, dynamic_ncols=True
+                desc=label,
+                total=total,
+                initial=done,
+                unit=self.unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=self.disable,
             )
-        self.bar.set_description(status, refresh=False)
+        self.bar.set_description(label, refresh=False)
+        if epoch is not None:
+            self.bar.set_postfix(epoch=epoch, refresh=False)
         self.bar.update(max(0, done - self.bar.n))
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
+    def __enter__(self) -> ProgressBar:
+        return self
 
-def watch(api: GradatlasClient, exp_id: str, timeout: float, poll_s: float) -> Experiment:
-    """Poll until the experiment is final, a progress bar of its steps on stderr meanwhile."""
-    bar = _Bar("step")
-
-    def on_progress(exp: Experiment) -> None:
-        bar.show(exp["status"], exp["progress"]["step"], exp["progress"]["total_steps"])
-
-    try:
-        return api.wait(exp_id, timeout=timeout, poll_s=poll_s, on_progress=on_progress)
-    except KeyboardInterrupt:
-        bar.close()
-        hint = f"`gradatlas cancel {exp_id}` stops it"
-        print(f"\n{exp_id} is still {bar.status} on the service; {hint}", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
-
-
-def watch_sweep(api: GradatlasClient, sweep_id: str, timeout: float, poll_s: float) -> Sweep:
-    """Poll until the sweep is final, a progress bar of its finished children meanwhile."""
-    from gradatlas.client import FINAL
-
-    bar = _Bar("run")
-
-    def on_progress(sweep: Sweep) -> None:
-        rows = sweep["children"]
-        bar.show(sweep["status"], sum(r["status"] in FINAL for r in rows), len(rows))
-
-    try:
-        return api.wait_sweep(sweep_id, timeout=timeout, poll_s=poll_s, on_progress=on_progress)
-    except KeyboardInterrupt:
-        bar.close()
-        print(f"\nsweep {sweep_id} keeps running on the service", file=sys.stderr)
-        raise
-    finally:
-        bar.close()
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def _num(value: float | None, spec: str = ".3g") -> str:
@@ -96,37 +83,82 @@ def change_text(change: dict[str, Any]) -> str:
     )
 
 
+def _steps(s: Summary) -> str:
+    return f"{s['steps_run']}/{s['total_steps']}"
+
+
+def _stopped(s: Summary) -> str:
+    return " (stopped on request)" if s.get("stopped") else ""
+
+
+def summary_lines(s: Summary, depth: int | None) -> list[str]:
+    """The summary's numbers (docs/contract.md § Result), two-space indented."""
+    last = f"layer {depth - 1}" if depth is not None else "the last hidden layer"
+    lines = [
+        f"  step-0 gradient ratio, layer 0 / {last}:"
+        f" {_pow10(s['gradient_ratio_log10'])} (weights),"
+        f" {_pow10(s['backprop_ratio_log10'])} (back-propagated)",
+        f"  decay per layer: {_num(s['decay_per_layer'])} (weights),"
+        f" {_num(s.get('backprop_decay_per_layer'))} (back-propagated)",
+        f"  final accuracy: {_num(s['final_val_accuracy'])} (validation),"
+        f" {_num(s.get('final_train_accuracy'))} (training)",
+    ]
+    if s.get("diverged_at_step") is not None:
+        lines.append(f"  diverged at step {s['diverged_at_step']} (a NaN or inf gradient)")
+    return lines
+
+
+def diagnosis_lines(d: Diagnosis | None, how_to_remedy: str) -> list[str]:
+    """The verdict, its first piece of evidence and the remedies, numbered from 0."""
+    if not d:
+        return []
+    lines = [f"  verdict: {d['verdict']}"]
+    if d.get("evidence"):
+        lines.append(f"    {d['evidence'][0]}")
+    remedies = d.get("remedies") or []
+    if remedies:
+        lines.append(f"  remedies (try one: {how_to_remedy}):")
+        lines += [f"    {k}  {change_text(r['change'])}" for k, r in enumerate(remedies)]
+    return lines
+
+
+def run_lines(name: str, s: Summary, d: Diagnosis | None, depth: int) -> list[str]:
+    """The report of a local run (``gradatlas run``)."""
+    return [
+        f"{name}: {_steps(s)} steps{_stopped(s)}",
+        *summary_lines(s, depth),
+        *diagnosis_lines(d, "change the spec and run it again"),
+    ]
+
+
 def experiment_lines(exp: Experiment) -> list[str]:
-    """A finished experiment: how it ended, its summary, the verdict, first evidence, remedies."""
+    """A finished experiment on the service: how it ended, then the report of a run."""
     name = exp["spec"].get("name", "")
     head = f"{exp['id']} {name}: {exp['status']}"
     lines = [head + (f" ({exp['error']})" if exp["error"] else "")]
     s = exp["summary"]
     if s:
-        depth = exp["spec"].get("model", {}).get("depth", "?")
-        lines += [
-            f"  steps: {s['steps_run']}/{s['total_steps']}"
-            + (" (stopped on request)" if s.get("stopped") else ""),
-            f"  step-0 gradient ratio, first layer / last (depth {depth}):"
-            f" {_pow10(s['gradient_ratio_log10'])} (weights),"
-            f" {_pow10(s['backprop_ratio_log10'])} (back-propagated)",
-            f"  decay per layer: {_num(s['decay_per_layer'])} (weights),"
-            f" {_num(s.get('backprop_decay_per_layer'))} (back-propagated)",
-            f"  final accuracy: {_num(s['final_val_accuracy'])} (validation),"
-            f" {_num(s.get('final_train_accuracy'))} (training)",
-        ]
-        if s.get("diverged_at_step") is not None:
-            lines.append(f"  diverged at step {s['diverged_at_step']} (a NaN or inf gradient)")
-    d = exp["diagnosis"]
-    if d:
-        lines.append(f"  verdict: {d['verdict']}")
-        if d.get("evidence"):
-            lines.append(f"    {d['evidence'][0]}")
-        remedies = d.get("remedies") or []
-        if remedies:
-            lines.append(f"  remedies (try one: gradatlas remedy {exp['id']} K):")
-            lines += [f"    {k}  {change_text(r['change'])}" for k, r in enumerate(remedies)]
+        depth = exp["spec"].get("model", {}).get("depth")
+        lines.append(f"  steps: {_steps(s)}{_stopped(s)}")
+        lines += summary_lines(s, depth if isinstance(depth, int) else None)
+    lines += diagnosis_lines(exp["diagnosis"], f"gradatlas remedy {exp['id']} K")
     return lines
+
+
+def problem_lines(exc: ApiError) -> list[str]:
+    """``ERROR <status> <title>: <detail>`` and ``  field: message`` per bad field."""
+    title = exc.title or _reason(exc.status)
+    lines = [f"ERROR {exc.status} {title}: {exc.detail}"]
+    for err in exc.errors:
+        lines.append(f"  {err.get('field', '?')}: {err.get('message', '')}")
+    return lines
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def status_lines(exp: Experiment) -> list[str]:
@@ -146,7 +178,7 @@ def status_lines(exp: Experiment) -> list[str]:
         lines.append(f"  remedy {origin.get('remedy')} of {origin['derived_from']}")
     if "sweep" in origin:
         lines.append(f"  in sweep {origin['sweep']}")
-    if exp["status"] in ("succeeded", "failed", "cancelled"):
+    if exp["status"] in FINAL:
         lines += experiment_lines(exp)[1:]
         if exp["error"]:
             lines.append(f"  error: {exp['error']}")
@@ -171,7 +203,7 @@ def list_lines(items: Sequence[Experiment]) -> list[str]:
             e["status"],
             f"{e['progress']['fraction']:.0%}",
             e["created_at"],
-            (e["diagnosis"] or {}).get("verdict") or "",
+            e["diagnosis"]["verdict"] if e["diagnosis"] else "",
             e["spec"].get("name", ""),
         )
         for e in items

@@ -24,85 +24,62 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, get_args
 
 from gradatlas.cli import report
+from gradatlas.cli.command import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Subcommand,
+    UsageError,
+)
+from gradatlas.config import DEFAULT_URL, URL_ENV, service_url
+from gradatlas.types import FINAL, Status
 
 if TYPE_CHECKING:
-    from gradatlas.client import ApiError, GradatlasClient, ImageFormat
+    from gradatlas.client import Client
+    from gradatlas.types import Experiment, ImageFormat, Sweep
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-EXIT_OK, EXIT_FAILED, EXIT_BAD_REQUEST, EXIT_UNAVAILABLE, EXIT_TIMEOUT = 0, 1, 2, 3, 124
 POLL_S = 0.5
-STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-
-
-class ServiceCommand(NamedTuple):
-    """The fields of ``cli.Subcommand``; cli.py wraps each (importing it here would cycle)."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-class InputError(Exception):
-    """A local file that cannot be read or written: exit 2, no traceback."""
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 # ---------------------------------------------------------------- plumbing
 
 
-def base_url(args: argparse.Namespace) -> str:
-    # Read at run time, not parse time, and not through core.settings: those are the
-    # server's settings, and a client must not fail on a server variable it never uses.
-    return str(args.url or os.environ.get("GRADATLAS_URL") or DEFAULT_URL)
-
-
-def problem_lines(exc: ApiError) -> list[str]:
-    """``ERROR <status> <title>: <detail>`` and ``  field: message`` per bad field."""
-    import httpx
-
-    title = exc.problem.get("title") or httpx.codes.get_reason_phrase(exc.status) or "Error"
-    lines = [f"ERROR {exc.status} {title}: {exc.detail}"]
-    for err in exc.errors:
-        lines.append(f"  {err.get('field', '?')}: {err.get('message', '')}")
-    return lines
-
-
 def connected(
-    run: Callable[[argparse.Namespace, GradatlasClient], int],
+    run: Callable[[argparse.Namespace, Client], int],
 ) -> Callable[[argparse.Namespace], int]:
     """``run`` with a client for ``--url``, and every failure turned into a line and a status."""
 
     def handler(args: argparse.Namespace) -> int:
         # httpx loads only for the service subcommands, not for `gradatlas run` or `spec`.
-        import httpx
+        from gradatlas.client import Client
+        from gradatlas.errors import ApiError, InvalidURL, ServerError, TransportError, WaitTimeout
 
-        from gradatlas.client import ApiError, GradatlasClient
-
-        url = base_url(args)
+        url = service_url(args.url)
         try:
-            with GradatlasClient(url) as api:
+            with Client(url) as api:
                 return run(args, api)
         except ApiError as exc:
-            print("\n".join(problem_lines(exc)), file=sys.stderr)
-            return EXIT_BAD_REQUEST if exc.status < 500 else EXIT_UNAVAILABLE
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            print(f"ERROR bad --url {url!r}: {exc}", file=sys.stderr)
-            return EXIT_BAD_REQUEST
-        except httpx.TransportError as exc:
-            print(f"ERROR cannot reach the service at {url}: {exc}", file=sys.stderr)
+            print("\n".join(report.problem_lines(exc)), file=sys.stderr)
+            return EXIT_UNAVAILABLE if isinstance(exc, ServerError) else EXIT_USAGE
+        except InvalidURL as exc:
+            print(f"ERROR bad --url {url!r}: {exc.__cause__ or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except TransportError as exc:
+            print(
+                f"ERROR cannot reach the service at {url}: {exc.__cause__ or exc}", file=sys.stderr
+            )
             print("is the service running? `make run`", file=sys.stderr)
             return EXIT_UNAVAILABLE
-        except InputError as exc:
-            print(f"gradatlas: {exc}", file=sys.stderr)
-            return EXIT_BAD_REQUEST
-        except TimeoutError as exc:
+        except WaitTimeout as exc:
             print(f"gradatlas: {exc}", file=sys.stderr)
             return EXIT_TIMEOUT
 
@@ -114,13 +91,13 @@ def read_json(source: str) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
     try:
         body = json.loads(text)
     except ValueError as exc:
-        raise InputError(f"{source} is not JSON: {exc}") from exc
+        raise UsageError(f"{source} is not JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise InputError(f"{source} must hold a JSON object, not {type(body).__name__}")
+        raise UsageError(f"{source} must hold a JSON object, not {type(body).__name__}")
     return body
 
 
@@ -133,7 +110,7 @@ def write_out(out: str, data: bytes) -> None:
     try:
         Path(out).write_bytes(data)
     except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
     print(f"wrote {out} ({len(data)} bytes)")
 
 
@@ -141,16 +118,49 @@ def _timeout(args: argparse.Namespace) -> float:
     return math.inf if args.timeout is None else float(args.timeout)
 
 
-def follow(api: GradatlasClient, exp_id: str, timeout: float) -> int:
+def watch(api: Client, exp_id: str, timeout: float) -> Experiment:
+    """Poll until the experiment is final, a progress bar of its steps on stderr meanwhile."""
+    with report.ProgressBar("step") as bar:
+
+        def on_progress(exp: Experiment) -> None:
+            p = exp["progress"]
+            bar.show(exp["status"], p["step"], p["total_steps"], epoch=p["epoch"])
+
+        try:
+            return api.wait(exp_id, timeout=timeout, poll_s=POLL_S, on_progress=on_progress)
+        except KeyboardInterrupt:
+            bar.close()
+            hint = f"`gradatlas cancel {exp_id}` stops it"
+            print(f"\n{exp_id} is still {bar.label} on the service; {hint}", file=sys.stderr)
+            raise
+
+
+def watch_sweep(api: Client, sweep_id: str, timeout: float) -> Sweep:
+    """Poll until the sweep is final, a progress bar of its finished children meanwhile."""
+    with report.ProgressBar("run") as bar:
+
+        def on_progress(sweep: Sweep) -> None:
+            rows = sweep["children"]
+            bar.show(sweep["status"], sum(r["status"] in FINAL for r in rows), len(rows))
+
+        try:
+            return api.wait_sweep(sweep_id, timeout=timeout, poll_s=POLL_S, on_progress=on_progress)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"\nsweep {sweep_id} keeps running on the service", file=sys.stderr)
+            raise
+
+
+def follow(api: Client, exp_id: str, timeout: float) -> int:
     """Follow an experiment with a progress bar, print its report; its exit status."""
-    exp = report.watch(api, exp_id, timeout, POLL_S)
+    exp = watch(api, exp_id, timeout)
     print("\n".join(report.experiment_lines(exp)))
     return EXIT_OK if exp["status"] == "succeeded" else EXIT_FAILED
 
 
-def follow_sweep(api: GradatlasClient, sweep_id: str, timeout: float) -> int:
+def follow_sweep(api: Client, sweep_id: str, timeout: float) -> int:
     """Follow a sweep with a progress bar, print its table; its exit status."""
-    sweep = report.watch_sweep(api, sweep_id, timeout, POLL_S)
+    sweep = watch_sweep(api, sweep_id, timeout)
     print("\n".join(report.sweep_lines(sweep)))
     return EXIT_OK if sweep["status"] == "succeeded" else EXIT_FAILED
 
@@ -159,7 +169,7 @@ def follow_sweep(api: GradatlasClient, sweep_id: str, timeout: float) -> int:
 
 
 @connected
-def _submit(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _submit(args: argparse.Namespace, api: Client) -> int:
     body = read_json(args.spec)
     if args.name is not None:
         body["name"] = args.name
@@ -169,19 +179,19 @@ def _submit(args: argparse.Namespace, api: GradatlasClient) -> int:
 
 
 @connected
-def _status(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _status(args: argparse.Namespace, api: Client) -> int:
     exp = api.get(args.id)
     print(json.dumps(exp, indent=2) if args.json else "\n".join(report.status_lines(exp)))
     return EXIT_OK
 
 
 @connected
-def _wait(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _wait(args: argparse.Namespace, api: Client) -> int:
     return follow(api, args.id, _timeout(args))
 
 
 @connected
-def _list(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _list(args: argparse.Namespace, api: Client) -> int:
     page = api.list(status=args.status, limit=args.limit, cursor=args.cursor)
     if args.json:
         print(json.dumps(page, indent=2))
@@ -193,7 +203,7 @@ def _list(args: argparse.Namespace, api: GradatlasClient) -> int:
 
 
 @connected
-def _cancel(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _cancel(args: argparse.Namespace, api: Client) -> int:
     exp = api.cancel(args.id)
     state = "cancelled" if exp["status"] == "cancelled" else "stopping (within about a second)"
     print(f"{exp['id']} {state}")
@@ -201,27 +211,27 @@ def _cancel(args: argparse.Namespace, api: GradatlasClient) -> int:
 
 
 @connected
-def _stats(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _stats(args: argparse.Namespace, api: Client) -> int:
     write_out(args.out, (json.dumps(api.stats(args.id)) + "\n").encode())
     return EXIT_OK
 
 
 @connected
-def _plot(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _plot(args: argparse.Namespace, api: Client) -> int:
     fmt: ImageFormat = args.format or ("svg" if args.out.lower().endswith(".svg") else "png")
     write_out(args.out, api.plot(args.id, args.name, fmt))
     return EXIT_OK
 
 
 @connected
-def _remedy(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _remedy(args: argparse.Namespace, api: Client) -> int:
     exp = api.remedy(args.id, args.k)
     print(exp["id"], flush=True)
     return follow(api, exp["id"], _timeout(args)) if args.wait else EXIT_OK
 
 
 @connected
-def _sweep(args: argparse.Namespace, api: GradatlasClient) -> int:
+def _sweep(args: argparse.Namespace, api: Client) -> int:
     sweep = api.submit_sweep(read_json(args.sweep))
     print(sweep["id"], flush=True)
     return follow_sweep(api, sweep["id"], _timeout(args)) if args.wait else EXIT_OK
@@ -257,7 +267,7 @@ def _args(
             p.add_argument(
                 "--timeout", type=float, metavar="S", help="stop waiting after S seconds (exit 124)"
             )
-        p.add_argument("--url", help=f"the service (default: $GRADATLAS_URL, else {DEFAULT_URL})")
+        p.add_argument("--url", help=f"the service (default: ${URL_ENV}, else {DEFAULT_URL})")
 
     return add
 
@@ -287,8 +297,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
 
 
 ID = ("ID", "an experiment id")
-SERVICE_SUBCOMMANDS: list[ServiceCommand] = [
-    ServiceCommand(
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand(
         "submit",
         "queue a spec on the service; print its id",
         _args(
@@ -298,26 +308,24 @@ SERVICE_SUBCOMMANDS: list[ServiceCommand] = [
         ),
         _submit,
     ),
-    ServiceCommand("status", "where an experiment stands", _args(ID, extra=_json_flag), _status),
-    ServiceCommand("wait", "follow an experiment until it ends", _args(ID, timeout=True), _wait),
-    ServiceCommand("list", "experiments, newest first", _args(extra=_list_args), _list),
-    ServiceCommand("cancel", "stop a queued or running experiment", _args(ID), _cancel),
-    ServiceCommand(
-        "stats", "save an experiment's statistics (JSON)", _args(ID, extra=_out), _stats
-    ),
-    ServiceCommand(
+    Subcommand("status", "where an experiment stands", _args(ID, extra=_json_flag), _status),
+    Subcommand("wait", "follow an experiment until it ends", _args(ID, timeout=True), _wait),
+    Subcommand("list", "experiments, newest first", _args(extra=_list_args), _list),
+    Subcommand("cancel", "stop a queued or running experiment", _args(ID), _cancel),
+    Subcommand("stats", "save an experiment's statistics (JSON)", _args(ID, extra=_out), _stats),
+    Subcommand(
         "plot",
         "save a figure of an experiment",
         _args(ID, ("NAME", _PLOTS), extra=_plot_args),
         _plot,
     ),
-    ServiceCommand(
+    Subcommand(
         "remedy",
         "run remedy K of a finished experiment's diagnosis; print the new id",
         _args(ID, ("K", "which remedy of its diagnosis, from 0"), wait=True),
         _remedy,
     ),
-    ServiceCommand(
+    Subcommand(
         "sweep",
         "start a sweep (one experiment per grid point); print its id",
         _args(("SWEEP.json", '{"name", "base", "grid"} file, or - for stdin'), wait=True),

@@ -18,7 +18,8 @@ import pytest
 from core.result_io import load_npz
 from core.spec import LAYER_STATS, ExperimentSpec
 from gradatlas import examples
-from gradatlas.cli.main import GracefulInterrupt, main
+from gradatlas.cli import main
+from gradatlas.cli.local import GracefulInterrupt
 
 TINY: dict[str, Any] = {
     "name": "tiny",
@@ -211,3 +212,47 @@ def test_console_script(tmp_path: Path) -> None:
     )
     assert listed.returncode == 0
     assert "sigmoid-deep" in listed.stdout
+
+
+def test_python_m_gradatlas_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gradatlas.cli", "spec", "--example", "sigmoid-deep"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert ExperimentSpec.model_validate_json(done.stdout) == examples.load("sigmoid-deep")
+
+
+@pytest.mark.parametrize("argv", [["spec", "--list"], ["--help"], ["submit", "--help"]])
+def test_light_subcommands_load_no_engine_and_no_http_client(argv: list[str]) -> None:
+    probe = (
+        "import sys; from gradatlas.cli import main; code = main(sys.argv[1:]); "
+        "print(code, sorted(m for m in ('numpy', 'httpx', 'core.train', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+
+
+def test_a_local_run_reports_its_diagnosis_and_remedies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vanishing = {**TINY, "model": {"depth": 10, "width": 16, "activation": "sigmoid"}}
+    assert main(["run", str(write_spec(tmp_path, vanishing)), "--out", str(tmp_path / "o")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    result = json.loads((tmp_path / "o" / "result.json").read_text())
+    diagnosis = result["diagnosis"]
+    verdict = lines.index(f"  verdict: {diagnosis['verdict']}")
+    assert lines[verdict + 1] == f"    {diagnosis['evidence'][0]}"
+    assert lines[verdict + 2] == "  remedies (try one: change the spec and run it again):"
+    assert len(lines) == verdict + 3 + len(diagnosis["remedies"]) + 1  # + "wrote ..."
+    assert lines[verdict + 3].startswith("    0  model.")

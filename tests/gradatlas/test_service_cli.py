@@ -22,7 +22,7 @@ from service_procs import BIN, Proc, RedisServer, free_port, serve, service_env
 from api.app import create_app
 from core.settings import Settings
 from core.store import Store
-from gradatlas.cli.main import main
+from gradatlas.cli import main
 from worker.runner import ExperimentRunner
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -162,6 +162,24 @@ def test_a_finished_run_reports_its_diagnosis(cli: Run, url: str, finished: str)
     assert lines[verdict + 2] == f"  remedies (try one: gradatlas remedy {finished} K):"
     assert lines[verdict + 3] == "    0  model.activation=relu model.init=he_normal"
     assert cli("status", finished, url=url)[1].count("verdict: vanishing") == 1
+
+
+def test_the_service_reports_a_run_as_gradatlas_run_does(
+    cli: Run, url: str, finished: str, tmp_path: Path
+) -> None:
+    spec = write_json(tmp_path / "spec.json", VANISHING)
+    code, here, _ = cli("run", spec, "--out", str(tmp_path / "out"))
+    assert code == 0
+    code, there, _ = cli("wait", finished, url=url)
+    assert code == 0
+    # Past the heads (the run's name and steps; the experiment's id, status and steps),
+    # the same lines, but for how to try a remedy.
+    here_lines, there_lines = here.splitlines()[1:-1], there.splitlines()[2:]
+    assert here_lines[0].startswith("  step-0 gradient ratio, layer 0 / layer 9: 10^")
+    hint = here_lines.index("  remedies (try one: change the spec and run it again):")
+    assert there_lines[hint] == f"  remedies (try one: gradatlas remedy {finished} K):"
+    del here_lines[hint], there_lines[hint]
+    assert here_lines == there_lines
 
 
 def test_stats_and_plots_are_what_the_api_serves(
