@@ -24,10 +24,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
 
 from pydantic import JsonValue, ValidationError
 from pydantic_core import ErrorDetails
+
+# Not typing's: pydantic validates only typing_extensions.TypedDict before Python 3.12.
+from typing_extensions import TypedDict
 
 
 class GradatlasError(Exception):

@@ -20,6 +20,7 @@ from pydantic_core import core_schema
 # Not typing's: pydantic validates only typing_extensions.TypedDict before Python 3.12.
 from typing_extensions import TypedDict, is_typeddict
 
+from core.errors import FieldErrorJSON
 from core.result import Diagnosis, Summary
 from core.spec import ExperimentSpec
 
@@ -41,7 +42,6 @@ __all__ = [
     "ExperimentLinks",
     "ExperimentPage",
     "ExperimentView",
-    "FieldError",
     "FinalStatus",
     "Liveness",
     "PlotName",
@@ -374,19 +374,6 @@ class SweepPage(TypedDict):
 
 # --- problems and health ----------------------------------------------------------------
 
-#: One bad field of a 422: where it is, what is wrong, and the limit or choices it missed.
-FieldError = TypedDict(
-    "FieldError",
-    {
-        "field": str,
-        "message": str,
-        "in": NotRequired[Literal["query", "path", "header"]],
-        "limit": NotRequired[dict[str, float]],
-        "allowed": NotRequired[list[str]],
-        "input": NotRequired[Any],
-    },
-)
-
 
 @with_config(ConfigDict(extra="allow", json_schema_extra={"examples": [dict(PROBLEM_EXAMPLE)]}))
 class ProblemView(TypedDict):
@@ -398,7 +385,7 @@ class ProblemView(TypedDict):
     detail: Annotated[str, Field(description="What happened and what to do, for a person.")]
     instance: NotRequired[Annotated[str, Field(description="The path that was asked for.")]]
     errors: NotRequired[
-        Annotated[list[FieldError], Field(description="A 422's bad fields, one entry each.")]
+        Annotated[list[FieldErrorJSON], Field(description="A 422's bad fields, one entry each.")]
     ]
 
 

@@ -89,9 +89,15 @@ def error_of(response: httpx.Response) -> ApiError:
         body = response.json()
     except ValueError:
         body = None
-    problem = cast(Problem, body) if isinstance(body, dict) else None
-    if problem is None:  # a proxy's HTML page, or an empty body
-        problem = {"detail": response.text.strip() or response.reason_phrase}
+    if isinstance(body, dict):
+        problem = cast(Problem, body)
+    else:  # a proxy's HTML page, or an empty body: RFC 9457's "about:blank" problem
+        problem = {
+            "type": "about:blank",
+            "title": response.reason_phrase,
+            "status": response.status_code,
+            "detail": response.text.strip() or response.reason_phrase,
+        }
     return api_error(response.status_code, problem, retry_after(response.headers))
 
 

@@ -31,14 +31,13 @@ if TYPE_CHECKING:
 
 
 def format_validation_error(exc: ValidationError) -> list[str]:
-    """One line per problem, each starting with the dotted path of the field."""
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in err["loc"]) or "spec"
-        msg = err["msg"].removeprefix("Value error, ")
-        # A model validator already names the field ("data.n_classes: ..."), more exactly.
-        lines.append(msg if msg.startswith(f"{where}.") else f"{where}: {msg}")
-    return lines
+    """One line per bad field, each starting with the field's dotted path."""
+    from core.errors import field_errors
+
+    errors = exc.errors(include_url=False)
+    if any(e["type"] == "json_invalid" for e in errors):  # a file, not a request body
+        return [f"spec: {e['msg']}" for e in errors]
+    return [f"{e.field}: {e.message}" for e in field_errors(errors)]
 
 
 def read_spec(source: str, stdin: TextIO | None = None) -> ExperimentSpec:

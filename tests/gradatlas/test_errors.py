@@ -117,4 +117,9 @@ def test_another_4xx_is_a_plain_api_error(kind: str) -> None:
     assert isinstance(exc, ClientError)
     assert exc.status == 400
     assert str(exc) == "400: Bad Request"  # the reason phrase, for a body that says nothing
-    assert exc.problem == {"detail": "Bad Request"}
+    assert exc.problem == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "Bad Request",
+    }
