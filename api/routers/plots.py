@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from api.deps import SettingsDep, StoreDep
@@ -18,7 +16,7 @@ from api.responses import DOC_503, image_responses, problem_doc
 from core import plots, theory
 from core.errors import Conflict
 from core.plots import Format
-from core.result import ResultDict
+from core.result import ResultDict, Theory
 from core.store import ExperimentRecord, Store
 
 router = APIRouter(tags=["plots"])
@@ -44,7 +42,7 @@ def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> R
     return result
 
 
-def _theory_of(record: ExperimentRecord, result: ResultDict) -> dict[str, Any]:
+def _theory_of(record: ExperimentRecord, result: ResultDict) -> Theory:
     # A partial result has no theory yet; the prediction needs only the spec.
     return result.get("theory") or theory.predict(record.spec)
 
