@@ -149,8 +149,11 @@ def test_relu_he_is_level_and_tanh_normal_explodes() -> None:
     relu = theory.predict(spec(activation="relu", init="he_normal"))
     assert relu["backprop_ratio_log10"] == pytest.approx(0.0, abs=1e-9)
     tanh = theory.predict(spec(activation="tanh", init="normal"))
-    assert tanh["chi_1"] > 4.0
-    assert tanh["backprop_ratio_log10"] > 5.0
+    chi_1, ratio = tanh["chi_1"], tanh["backprop_ratio_log10"]
+    assert chi_1 is not None
+    assert ratio is not None
+    assert chi_1 > 4.0
+    assert ratio > 5.0
 
 
 def test_prediction_is_json_safe_even_when_q_overflows() -> None:
@@ -164,12 +167,16 @@ def test_prediction_is_json_safe_even_when_q_overflows() -> None:
 def test_batch_norm_and_residual_are_flagged() -> None:
     bn = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
     assert bn["applies"] is False
+    assert bn["note"] is not None
     assert "batch norm" in bn["note"]
-    per_layer = bn["batch_norm_profile_log10"]
+    five, six = bn["batch_norm_profile_log10"][5:7]
+    assert five is not None
+    assert six is not None
     # Between hidden layers the growth toward the input is the batch-norm rate exactly.
-    assert per_layer[5] - per_layer[6] == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
+    assert five - six == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
     res = theory.predict(spec(activation="relu", init="he_normal", residual=True))
     assert res["applies"] is False
+    assert res["note"] is not None
     assert "Residual" in res["note"]
 
 
