@@ -1,16 +1,28 @@
 """The result of an experiment, in the JSON form of docs/contract.md § Result.
 
-``ResultDict`` is what the store keeps, the API serves, ``gradatlas run``
-writes to ``result.json`` and plots and diagnosis read. Everything in it is a
-plain ``int``, ``float``, ``str``, ``None``, list or dict: a non-finite float
-is written as ``None`` (JSON has no NaN), never a NumPy scalar.
+``ResultDict`` is what the store keeps, the API serves and ``gradatlas run``
+writes to ``result.json``. Everything in it is a plain ``int``, ``float``,
+``str``, ``None``, list or dict: a non-finite float is written as ``None`` (JSON
+has no NaN), never a NumPy scalar. Inside a process the run's numbers travel as
+arrays (``core.run_result.RunResult``); ``RunResult.to_json`` and
+``RunResult.from_json`` cross between the two forms.
+
+This module imports no NumPy: the client and the API's validation import it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict, get_args, overload
+
+#: A verdict of ``core.diagnosis.diagnose``, in the order they are tested.
+Verdict = Literal["diverged", "exploding", "vanishing", "saturated", "dead_units", "healthy"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+#: The batch-norm statistics, one per batch-norm layer (docs/contract.md § Statistics).
+BN_STATS: tuple[str, ...] = ("gamma_grad_norm", "beta_grad_norm", "gamma_norm")
+#: A value a remedy sets at a spec path.
+SpecValue = str | int | float | bool | None
 
 
 class LayerInfo(TypedDict):
@@ -21,6 +33,8 @@ class LayerInfo(TypedDict):
 
 
 class Metrics(TypedDict):
+    """Per-epoch training curves: entry e is epoch ``epoch[e]``."""
+
     epoch: list[int]
     train_loss: list[float | None]
     val_loss: list[float | None]
@@ -48,12 +62,12 @@ class Summary(TypedDict):
 
 class Remedy(TypedDict):
     #: Dotted spec paths to new values, e.g. {"model.activation": "relu"}.
-    change: dict[str, Any]
+    change: dict[str, SpecValue]
     why: str
 
 
 class Diagnosis(TypedDict):
-    verdict: str
+    verdict: Verdict
     evidence: list[str]
     remedies: list[Remedy]
 
@@ -70,10 +84,42 @@ class Histogram(TypedDict):
 class BatchNormStats(TypedDict):
     #: One entry per batch-norm layer (one per hidden layer), input to output.
     layers: list[str]
-    #: stat[r][j] at record r for batch-norm layer j.
+    #: stat[r][j] at record r for batch-norm layer j (the names of ``BN_STATS``).
     gamma_grad_norm: list[list[float | None]]
     beta_grad_norm: list[list[float | None]]
     gamma_norm: list[list[float | None]]
+
+
+class Theory(TypedDict):
+    """The mean-field prediction for a network (``core.theory.predict``); None: not finite.
+
+    Profiles run over layers ``0 .. depth`` (the output layer last), in log10
+    relative to layer ``depth - 1``.
+    """
+
+    activation: str
+    init: str
+    depth: int
+    #: False when batch norm or residual connections take the network outside the theory.
+    applies: bool
+    #: Why the plain prediction does not apply, or None.
+    note: str | None
+    sigma_w2: float
+    sigma_w2_per_layer: list[float]
+    q_star: float | None
+    chi_1: float | None
+    factor_per_layer: float | None
+    q_per_layer: list[float | None]
+    layer_factors: list[float | None]
+    backprop_ratio_log10: float | None
+    backprop_profile_log10: list[float | None]
+    gradient_ratio_log10: float | None
+    grad_profile_log10: list[float | None]
+    batch_norm_rate: float
+    batch_norm_factor_per_layer: float
+    #: With batch norm only: that theory's profile and ratio.
+    batch_norm_profile_log10: NotRequired[list[float | None]]
+    batch_norm_ratio_log10: NotRequired[float | None]
 
 
 class ResultDict(TypedDict):
@@ -87,8 +133,15 @@ class ResultDict(TypedDict):
     summary: Summary
     #: None while the run is in progress.
     diagnosis: Diagnosis | None
-    #: The mean-field prediction for this network (core.theory.predict); absent while running.
-    theory: NotRequired[dict[str, Any]]
+    #: The mean-field prediction for this network; absent while running.
+    theory: NotRequired[Theory]
+
+
+class ProgressDict(TypedDict):
+    step: int
+    total_steps: int
+    epoch: int
+    fraction: float
 
 
 @dataclass(frozen=True)
@@ -100,7 +153,7 @@ class Progress:
     epoch: int
     fraction: float
 
-    def to_dict(self) -> dict[str, int | float]:
+    def to_dict(self) -> ProgressDict:
         return {
             "step": self.step,
             "total_steps": self.total_steps,
@@ -109,8 +162,16 @@ class Progress:
         }
 
 
-def json_safe(x: Any) -> Any:
-    """``x`` with every non-finite float, at any depth, replaced by None (JSON has no NaN)."""
+@overload
+def json_safe(x: float) -> float | None: ...
+@overload
+def json_safe(x: object) -> Any: ...
+def json_safe(x: object) -> Any:
+    """``x`` with every non-finite float, at any depth, replaced by None (JSON has no NaN).
+
+    The one rule from numbers to JSON; ``core.run_result`` applies it to arrays, and
+    ``core.run_result.nan_array`` is its inverse.
+    """
     if isinstance(x, float):
         return x if math.isfinite(x) else None
     if isinstance(x, dict):

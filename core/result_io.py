@@ -1,7 +1,9 @@
 """Write a result to disk as ``result.json`` and as a NumPy ``.npz`` of stacked arrays.
 
 The JSON file is the contract's result (docs/contract.md § Result) verbatim. The
-``.npz`` holds the same numbers as arrays for analysis, ``None`` becoming NaN:
+``.npz`` holds the same numbers as arrays for analysis, NaN where the JSON has
+``None``. Both writers take the result as arrays (``RunResult``) or as JSON
+(``ResultDict``); arrays go to the ``.npz`` as they are:
 
 ==============================  =====================================================
 key                             array
@@ -30,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -38,13 +40,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.result import ResultDict
+from core.run_result import RunResult, as_run_result
 
 PathLike = str | os.PathLike[str]
 
 
-def save_json(result: ResultDict, path: PathLike) -> None:
+def save_json(result: ResultDict | RunResult, path: PathLike) -> None:
     """Write ``result`` as indented JSON; a NaN or inf in it is an error, not invalid JSON."""
-    text = json.dumps(result, indent=1, allow_nan=False)
+    data = result.to_json() if isinstance(result, RunResult) else result
+    text = json.dumps(data, indent=1, allow_nan=False)
     _atomic_write(Path(path), lambda f: f.write(text.encode("utf-8") + b"\n"))
 
 
@@ -53,48 +57,41 @@ def load_json(path: PathLike) -> ResultDict:
     return cast(ResultDict, json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def result_arrays(result: ResultDict) -> dict[str, NDArray[Any]]:
+def result_arrays(result: ResultDict | RunResult) -> dict[str, NDArray[Any]]:
     """The result as named arrays (the table in this module's docstring)."""
-    layers = result["layers"]
-    n_layers = len(layers)
+    run = as_run_result(result)
+    layers = run.layers
     arrays: dict[str, NDArray[Any]] = {
-        "steps": np.asarray(result["steps"], dtype=np.int64),
+        "steps": run.steps.astype(np.int64),
         "layers.index": np.asarray([la["index"] for la in layers], dtype=np.int64),
         "layers.name": np.asarray([la["name"] for la in layers], dtype=np.str_),
         "layers.fan_in": np.asarray([la["fan_in"] for la in layers], dtype=np.int64),
         "layers.fan_out": np.asarray([la["fan_out"] for la in layers], dtype=np.int64),
     }
-    for name, rows in result["stats"].items():
-        arrays[f"stats.{name}"] = _float_table(rows, n_layers)
-
-    metrics = result["metrics"]
-    arrays["metrics.epoch"] = np.asarray(metrics["epoch"], dtype=np.int64)
-    for key, values in metrics.items():
-        if key != "epoch":
-            arrays[f"metrics.{key}"] = np.asarray(values, dtype=np.float64).reshape(-1)
-
-    hist = result["grad_histogram"]
-    edges = np.asarray(hist["bin_edges_log10"], dtype=np.float64)
-    arrays["grad_histogram.steps"] = np.asarray(hist["steps"], dtype=np.int64)
-    arrays["grad_histogram.bin_edges_log10"] = edges
-    arrays["grad_histogram.counts"] = np.asarray(hist["counts"], dtype=np.int64).reshape(
-        len(hist["counts"]), n_layers, max(len(edges) - 1, 0)
-    )
-
-    bn = result.get("batch_norm")
+    for name, table in run.stats.items():
+        arrays[f"stats.{name}"] = table
+    m = run.metrics
+    arrays["metrics.epoch"] = m.epoch
+    arrays["metrics.train_loss"] = m.train_loss
+    arrays["metrics.val_loss"] = m.val_loss
+    arrays["metrics.train_accuracy"] = m.train_accuracy
+    arrays["metrics.val_accuracy"] = m.val_accuracy
+    h = run.grad_histogram
+    arrays["grad_histogram.steps"] = h.steps
+    arrays["grad_histogram.bin_edges_log10"] = h.bin_edges_log10
+    arrays["grad_histogram.counts"] = h.counts
+    bn = run.batch_norm
     if bn is not None:
-        arrays["batch_norm.layers"] = np.asarray(bn["layers"], dtype=np.str_)
-        n_bn = len(bn["layers"])
-        arrays["batch_norm.gamma_grad_norm"] = _float_table(bn["gamma_grad_norm"], n_bn)
-        arrays["batch_norm.beta_grad_norm"] = _float_table(bn["beta_grad_norm"], n_bn)
-        arrays["batch_norm.gamma_norm"] = _float_table(bn["gamma_norm"], n_bn)
-
-    arrays["summary"] = np.asarray(json.dumps(result["summary"], allow_nan=False))
-    arrays["diagnosis"] = np.asarray(json.dumps(result["diagnosis"], allow_nan=False))
+        arrays["batch_norm.layers"] = np.asarray(bn.layers, dtype=np.str_)
+        arrays["batch_norm.gamma_grad_norm"] = bn.gamma_grad_norm
+        arrays["batch_norm.beta_grad_norm"] = bn.beta_grad_norm
+        arrays["batch_norm.gamma_norm"] = bn.gamma_norm
+    arrays["summary"] = np.asarray(json.dumps(run.summary, allow_nan=False))
+    arrays["diagnosis"] = np.asarray(json.dumps(run.diagnosis, allow_nan=False))
     return arrays
 
 
-def save_npz(result: ResultDict, path: PathLike) -> None:
+def save_npz(result: ResultDict | RunResult, path: PathLike) -> None:
     """Write :func:`result_arrays` of ``result`` as a compressed ``.npz`` at exactly ``path``."""
     arrays = result_arrays(result)
     # Through Callable[..., None]: NumPy's stubs read ``**arrays`` as its allow_pickle flag.
@@ -111,12 +108,6 @@ def load_npz(path: PathLike) -> dict[str, Any]:
         if key in out:
             out[key] = json.loads(str(out[key]))
     return out
-
-
-def _float_table(rows: Sequence[Sequence[float | None]], width: int) -> NDArray[np.float64]:
-    """(records, width) float64, None as NaN; (0, width) when there are no records."""
-    table = np.asarray(rows, dtype=np.float64)
-    return table.reshape(len(rows), width)
 
 
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:

@@ -28,16 +28,16 @@ stacked arrays: a record costs a few NumPy calls per run of layers, not per laye
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .nn.activations import Activation
+from .nn.activations import ActivationFunction
 from .nn.network import MLP, Workspace, flat_views
 from .nn.stacked import Stacked
-from .result import BatchNormStats, Histogram
+from .result import BN_STATS
+from .run_result import BatchNormArrays, Histograms
 from .spec import LAYER_STATS
 
 F64 = NDArray[np.float64]
@@ -114,7 +114,7 @@ class Recorder:
         histogram_bins: int,
     ) -> None:
         self.net = net
-        self.act: Activation = net.act
+        self.act: ActivationFunction = net.act
         L = net.n_layers
         # One extra row: a diverged run records the step whose gradient was not finite.
         capacity = len(planned_steps) + 1
@@ -125,7 +125,8 @@ class Recorder:
         picks = np.linspace(0, n_planned - 1, min(HISTOGRAM_RECORDS, n_planned))
         self.histogram_steps = {planned_steps[round(i)] for i in picks}
         self.edges = np.linspace(*HISTOGRAM_RANGE, histogram_bins + 1)
-        self.histograms: list[tuple[int, list[list[int]]]] = []
+        self._hist_steps: list[int] = []
+        self._counts = np.zeros((len(self.histogram_steps), L, histogram_bins), dtype=np.int64)
 
         self.W0 = net.theta[: net.n_weights].copy()
         self._W0 = flat_views(net, self.W0)
@@ -140,10 +141,9 @@ class Recorder:
         self._output_sizes: dict[int, F64] = {}
         self.bn_values: dict[str, F64] | None = None
         if net.batch_norm:
-            self.bn_values = {
-                k: np.full((capacity, net.depth), np.nan)
-                for k in ("gamma_grad_norm", "beta_grad_norm", "gamma_norm")
-            }
+            self.bn_values = {k: np.full((capacity, net.depth), np.nan) for k in BN_STATS}
+        #: Records before this one hold NaN for every non-finite value (see ``_settle``).
+        self._settled = 0
         #: Scratch the shape of the activations, for the saturation test; made on first use.
         self._scratch: dict[int, NDArray[np.floating]] = {}
 
@@ -241,59 +241,65 @@ class Recorder:
 
     def histogram(self, step: int) -> None:
         lo, hi = HISTOGRAM_RANGE
-        counts: list[list[int]] = []
+        counts = self._counts[len(self._hist_steps)]
         with np.errstate(divide="ignore"):
-            for G in self.net.dW.views:
+            for layer, G in enumerate(self.net.dW.views):
                 logs = np.log10(np.abs(G, dtype=np.float64))
                 np.clip(logs, lo, hi, out=logs)
                 logs[np.isnan(logs)] = hi  # a NaN gradient: count it at the top
-                counts.append(np.histogram(logs, bins=self.edges)[0].tolist())
-        self.histograms.append((step, counts))
+                counts[layer] = np.histogram(logs, bins=self.edges)[0]
+        self._hist_steps.append(step)
 
-    # -- the JSON payload -----------------------------------------------------------
+    # -- what was recorded, as arrays (views of the buffers: rows never change once written)
 
-    def stats_payload(self) -> dict[str, list[list[float | None]]]:
-        return {k: to_json_rows(a[: self.n]) for k, a in self.values.items()}
+    def _settle(self) -> None:
+        """Turn the infinities of the records made since the last call into NaN.
 
-    def histogram_payload(self) -> Histogram:
-        return {
-            "steps": [s for s, _ in self.histograms],
-            "bin_edges_log10": [float(e) for e in self.edges],
-            "counts": [c for _, c in self.histograms],
-        }
+        A result says "not finite" with NaN only (JSON's null); done once per record
+        when it is read, off the statistics pass. Called between steps, when every
+        record so far is complete (its update ratio included).
+        """
+        start, end = self._settled, self.n
+        if end > start:
+            tables = [*self.values.values(), *(self.bn_values or {}).values()]
+            for a in tables:
+                block = a[start:end]
+                block[np.isinf(block)] = np.nan
+            self._settled = end
 
-    def batch_norm_payload(self) -> BatchNormStats | None:
+    def stats(self) -> dict[str, F64]:
+        """name -> (records, layers), NaN where a value was not finite."""
+        self._settle()
+        return {k: a[: self.n] for k, a in self.values.items()}
+
+    def histograms(self) -> Histograms:
+        return Histograms(
+            steps=np.array(self._hist_steps, dtype=np.int64),
+            bin_edges_log10=self.edges,
+            counts=self._counts[: len(self._hist_steps)],
+        )
+
+    def batch_norm(self) -> BatchNormArrays | None:
         if self.bn_values is None:
             return None
-        bn = self.bn_values
-        return {
-            "layers": [f"batch_norm_{l}" for l in range(self.net.depth)],
-            "gamma_grad_norm": to_json_rows(bn["gamma_grad_norm"][: self.n]),
-            "beta_grad_norm": to_json_rows(bn["beta_grad_norm"][: self.n]),
-            "gamma_norm": to_json_rows(bn["gamma_norm"][: self.n]),
-        }
+        self._settle()
+        bn, n = self.bn_values, self.n
+        return BatchNormArrays(
+            layers=[f"batch_norm_{l}" for l in range(self.net.depth)],
+            gamma_grad_norm=bn["gamma_grad_norm"][:n],
+            beta_grad_norm=bn["beta_grad_norm"][:n],
+            gamma_norm=bn["gamma_norm"][:n],
+        )
 
 
-def to_json_rows(a: F64) -> list[list[float | None]]:
-    """A 2-D float array as nested lists, non-finite values as None (JSON has no NaN)."""
-    rows: list[list[float | None]] = a.tolist()
-    for r in np.flatnonzero(~np.isfinite(a).all(axis=1)):
-        rows[r] = [x if x is not None and math.isfinite(x) else None for x in rows[r]]
-    return rows
-
-
-def to_json_value(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-def profile_summary(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+def profile_summary(values: Sequence[float | None] | F64) -> tuple[float | None, float | None]:
     """log10(first / last) and 10**(-slope) of the least-squares line of log10 values.
 
-    ``values`` is a per-layer norm over layers 0 .. depth-1 (input first). A slope
-    above zero means the norm grows toward the output, so the decay factor per
+    ``values`` is a per-layer norm over layers 0 .. depth-1 (input first), (n,). A
+    slope above zero means the norm grows toward the output, so the decay factor per
     layer toward the input is below 1. None where a value is missing or not positive.
     """
-    a = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+    a = np.asarray(values, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0.0):
         return None, None
     logs = np.log10(a)

@@ -8,6 +8,7 @@ and the batch order as they were.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -15,15 +16,18 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from . import theory
 from .data import Split, make_dataset
 from .diagnosis import diagnose
 from .nn import INITIALISERS, MLP, make_activation, make_optimizer, softmax_cross_entropy
 from .nn.optim import clip_global_norm
-from .result import LayerInfo, Metrics, Progress, ResultDict, Summary
+from .result import LayerInfo, Progress, ResultDict, Summary
+from .run_result import MetricArrays, RunResult
 from .spec import ExperimentSpec
-from .stats import Recorder, profile_summary, to_json_value
+from .stats import Recorder, profile_summary
+from .theory import predict
 
+#: on_progress(progress, partial): ``partial()`` builds the JSON result so far (it is
+#: called to send the result out of the process, so it hands over the JSON form).
 ProgressCallback = Callable[[Progress, Callable[[], ResultDict]], None]
 StopCheck = Callable[[], bool]
 
@@ -48,6 +52,25 @@ def rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random
     return np.random.default_rng(data), np.random.default_rng(init), np.random.default_rng(shuffle)
 
 
+def train(
+    spec: ExperimentSpec,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    progress_every_s: float = 0.5,
+) -> RunResult:
+    """Train ``spec``'s network on its data, recording per-layer statistics, as arrays.
+
+    on_progress(progress, partial) is called at most every ``progress_every_s``
+    seconds and once at the end; ``partial()`` builds the JSON result so far.
+    should_stop() is checked after every step; True ends the run with
+    ``summary.stopped``. A non-finite loss or gradient ends the run with
+    ``summary.diverged_at_step``: the step is recorded, no update is applied.
+    The result carries the diagnosis and the mean-field prediction.
+    """
+    return Run(spec).execute(on_progress, should_stop, progress_every_s)
+
+
 def run_experiment(
     spec: ExperimentSpec,
     *,
@@ -55,15 +78,10 @@ def run_experiment(
     should_stop: StopCheck | None = None,
     progress_every_s: float = 0.5,
 ) -> ResultDict:
-    """Train ``spec``'s network on its data, recording per-layer statistics.
-
-    on_progress(progress, partial) is called at most every ``progress_every_s``
-    seconds and once at the end; ``partial()`` builds the result so far.
-    should_stop() is checked after every step; True ends the run with
-    ``summary.stopped``. A non-finite loss or gradient ends the run with
-    ``summary.diverged_at_step``: the step is recorded, no update is applied.
-    """
-    return Run(spec).execute(on_progress, should_stop, progress_every_s)
+    """:func:`train`, its result in the JSON form (docs/contract.md § Result)."""
+    return train(
+        spec, on_progress=on_progress, should_stop=should_stop, progress_every_s=progress_every_s
+    ).to_json()
 
 
 class Run:
@@ -92,13 +110,8 @@ class Run:
         batch = min(t.batch_size, self.data.x_train.shape[0])
         self.x_batch = np.empty((batch, self.data.x_train.shape[1]), dtype=dtype)
         self.y_batch = np.empty(batch, dtype=self.data.y_train.dtype)
-        self.metrics: Metrics = {
-            "epoch": [],
-            "train_loss": [],
-            "val_loss": [],
-            "train_accuracy": [],
-            "val_accuracy": [],
-        }
+        #: Per completed epoch: (train loss, val loss, train accuracy, val accuracy).
+        self.curves: list[tuple[float, float, float, float]] = []
         self.step = 0
         self.epoch = 0
         self.diverged_at: int | None = None
@@ -115,7 +128,7 @@ class Run:
         on_progress: ProgressCallback | None,
         should_stop: StopCheck | None,
         progress_every_s: float,
-    ) -> ResultDict:
+    ) -> RunResult:
         self.on_progress, self.should_stop = on_progress, should_stop
         self.progress_every_s = progress_every_s
         self.next_report = time.monotonic() + progress_every_s
@@ -127,11 +140,13 @@ class Run:
                     break
                 self._end_epoch()
             self.final_val = self._evaluate(self.data.x_val, self.data.y_val)
+        prediction = predict(self.spec)
         result = self.result()
-        result["theory"] = theory.predict(self.spec)
-        result["diagnosis"] = diagnose(result, self.spec)
+        result = dataclasses.replace(
+            result, theory=prediction, diagnosis=diagnose(result, self.spec, prediction)
+        )
         if on_progress is not None:
-            on_progress(self.progress(), lambda: result)
+            on_progress(self.progress(), result.to_json)
         return result
 
     def progress(self) -> Progress:
@@ -157,7 +172,7 @@ class Run:
             correct += right
             if self.on_progress is not None and time.monotonic() >= self.next_report:
                 self.next_report = time.monotonic() + self.progress_every_s
-                self.on_progress(self.progress(), self.result)
+                self.on_progress(self.progress(), self._partial_json)
             stop = self.should_stop
             if stop is not None and self.step < self.spec.total_steps and stop():
                 self.stopped = True
@@ -203,12 +218,7 @@ class Run:
     def _end_epoch(self) -> None:
         val_loss, val_acc = self._evaluate(self.data.x_val, self.data.y_val)
         train_loss, train_acc = self.epoch_train
-        m = self.metrics
-        m["epoch"].append(self.epoch)
-        m["train_loss"].append(to_json_value(train_loss))
-        m["train_accuracy"].append(train_acc)
-        m["val_loss"].append(to_json_value(val_loss))
-        m["val_accuracy"].append(val_acc)
+        self.curves.append((train_loss, val_loss, train_acc, val_acc))
 
     def _evaluate(self, x: NDArray[np.floating], y: NDArray[np.integer]) -> tuple[float, float]:
         """Mean loss and accuracy in evaluation mode (batch norm uses running statistics).
@@ -229,58 +239,50 @@ class Run:
             correct += right
         return loss_sum / x.shape[0], correct / x.shape[0]
 
-    def result(self) -> ResultDict:
-        """The result so far (the whole result once ``execute`` has returned)."""
+    def _partial_json(self) -> ResultDict:
+        return self.result().to_json()
+
+    def result(self) -> RunResult:
+        """The result so far (the whole result, bar diagnosis and theory, once trained)."""
         rec, net, spec = self.recorder, self.net, self.spec
-        stats = rec.stats_payload()
+        stats = rec.stats()
         depth = net.depth
-        first_g = stats["grad_norm"][0][:depth] if rec.n else []
-        first_b = stats["backprop_norm"][0][:depth] if rec.n else []
-        g_ratio, g_decay = profile_summary(first_g)
-        b_ratio, b_decay = profile_summary(first_b)
-        m = self.metrics
-        final_val = (
-            self.final_val[1]
-            if self.final_val
-            else (m["val_accuracy"][-1] if m["val_accuracy"] else None)
+        first = rec.n > 0
+        g_ratio, g_decay = profile_summary(stats["grad_norm"][0, :depth] if first else [])
+        b_ratio, b_decay = profile_summary(stats["backprop_norm"][0, :depth] if first else [])
+        curves = np.array(self.curves, dtype=np.float64).reshape(len(self.curves), 4)
+        curves[np.isinf(curves)] = np.nan  # a result says "not finite" with NaN only
+        metrics = MetricArrays(
+            epoch=np.arange(1, len(self.curves) + 1, dtype=np.int64),
+            train_loss=curves[:, 0],
+            val_loss=curves[:, 1],
+            train_accuracy=curves[:, 2],
+            val_accuracy=curves[:, 3],
         )
+        last_train = self.curves[-1][2] if self.curves else None
+        last_val = self.curves[-1][3] if self.curves else None
         summary: Summary = {
             "gradient_ratio_log10": g_ratio,
             "backprop_ratio_log10": b_ratio,
             "decay_per_layer": g_decay,
             "backprop_decay_per_layer": b_decay,
-            "final_train_accuracy": m["train_accuracy"][-1] if m["train_accuracy"] else None,
-            "final_val_accuracy": final_val,
+            "final_train_accuracy": last_train,
+            "final_val_accuracy": self.final_val[1] if self.final_val else last_val,
             "diverged_at_step": self.diverged_at,
             "steps_run": self.step,
             "total_steps": spec.total_steps,
             "stopped": self.stopped,
         }
         layers: list[LayerInfo] = [
-            {
-                "index": i,
-                "name": f"dense_{i}",
-                "fan_in": d.fan_in,
-                "fan_out": d.fan_out,
-            }
+            {"index": i, "name": f"dense_{i}", "fan_in": d.fan_in, "fan_out": d.fan_out}
             for i, d in enumerate(net.dense)
         ]
-        result: ResultDict = {
-            "layers": layers,
-            "steps": list(rec.steps),
-            "stats": stats,
-            "grad_histogram": rec.histogram_payload(),
-            "metrics": {
-                "epoch": list(m["epoch"]),
-                "train_loss": list(m["train_loss"]),
-                "val_loss": list(m["val_loss"]),
-                "train_accuracy": list(m["train_accuracy"]),
-                "val_accuracy": list(m["val_accuracy"]),
-            },
-            "summary": summary,
-            "diagnosis": None,
-        }
-        bn = rec.batch_norm_payload()
-        if bn is not None:
-            result["batch_norm"] = bn
-        return result
+        return RunResult(
+            layers=layers,
+            steps=np.array(rec.steps, dtype=np.int64),
+            stats=stats,
+            grad_histogram=rec.histograms(),
+            metrics=metrics,
+            summary=summary,
+            batch_norm=rec.batch_norm(),
+        )

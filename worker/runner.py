@@ -12,16 +12,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal, Protocol
 
 from celery.exceptions import SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from core.errors import StoreUnavailable
-from core.result import Progress, ResultDict
+from core.result import Progress, ProgressDict, ResultDict
+from core.run_result import RunResult
 from core.settings import Settings
+from core.spec import ExperimentSpec
 from core.store import Store, encode_result
-from core.train import run_experiment
+from core.train import ProgressCallback, StopCheck, train
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,20 @@ log = logging.getLogger(__name__)
 #: and only about a tenth larger.
 FINAL_GZIP_LEVEL = 1
 
-Engine = Callable[..., ResultDict]
+
+class Engine(Protocol):
+    """What trains a spec: ``core.train.train``, or a stand-in in tests."""
+
+    def __call__(
+        self,
+        spec: ExperimentSpec,
+        *,
+        on_progress: ProgressCallback | None = ...,
+        should_stop: StopCheck | None = ...,
+        progress_every_s: float = ...,
+    ) -> RunResult: ...
+
+
 OutcomeKind = Literal["succeeded", "failed", "cancelled", "busy", "handed_back", "lost", "skipped"]
 
 
@@ -90,8 +105,8 @@ class ExperimentRunner:
         settings: Settings,
         *,
         worker: str = "local",
-        engine: Engine = run_experiment,
-        on_update: Callable[[dict[str, Any]], None] | None = None,
+        engine: Engine = train,
+        on_update: Callable[[ProgressDict], None] | None = None,
     ) -> None:
         self.store, self.settings, self.worker = store, settings, worker
         self.engine, self.on_update = engine, on_update
@@ -138,28 +153,28 @@ class ExperimentRunner:
             return self._fail(exp_id, attempt, f"the run failed: {type(e).__name__}: {e}")
         finally:
             watch.close()
-        if result["summary"]["stopped"] and watch.reason == "draining":
+        stopped = result.summary["stopped"]
+        if stopped and watch.reason == "draining":
             self.store.release(exp_id, attempt)
             return Outcome("handed_back", attempt=attempt)
-        status: Literal["succeeded", "cancelled"] = (
-            "cancelled" if result["summary"]["stopped"] else "succeeded"
-        )
+        status: Literal["succeeded", "cancelled"] = "cancelled" if stopped else "succeeded"
         return self._finish(exp_id, attempt, status, result)
 
     def _finish(
-        self, exp_id: str, attempt: int, status: Literal["succeeded", "cancelled"], r: ResultDict
+        self, exp_id: str, attempt: int, status: Literal["succeeded", "cancelled"], r: RunResult
     ) -> Outcome:
-        summary = r["summary"]
+        summary = r.summary
         total = max(1, summary["total_steps"])
-        epochs = r["metrics"]["epoch"]
-        progress = {
+        epochs = r.metrics.epoch
+        progress: ProgressDict = {
             "step": summary["steps_run"],
             "total_steps": summary["total_steps"],
-            "epoch": epochs[-1] if epochs else 0,
+            "epoch": int(epochs[-1]) if epochs.size else 0,
             "fraction": summary["steps_run"] / total,
         }
-        data = encode_result(r, level=FINAL_GZIP_LEVEL)
-        diagnosis = r.get("diagnosis")
+        # The result leaves the process here: its one conversion to JSON.
+        data = encode_result(r.to_json(), level=FINAL_GZIP_LEVEL)
+        diagnosis = r.diagnosis
         done = _with_retries(
             lambda: self.store.finish(
                 exp_id,
@@ -168,7 +183,7 @@ class ExperimentRunner:
                 result=data,
                 summary=dict(summary),
                 diagnosis=dict(diagnosis) if diagnosis else None,
-                progress=progress,
+                progress=dict(progress),
             )
         )
         return Outcome(status if done else "lost", attempt=attempt)
@@ -212,7 +227,7 @@ class _Reporter:
                 self.exp_id,
                 self.attempt,
                 lease_s=s.lease_s,
-                progress=progress.to_dict(),
+                progress=dict(progress.to_dict()),
                 result=data,
             )
         except StoreUnavailable as e:

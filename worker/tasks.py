@@ -9,6 +9,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Reject
 
+from core.result import ProgressDict
 from core.settings import get_settings
 from core.store import Store
 from worker import heartbeat
@@ -43,7 +44,7 @@ def run_experiment_task(self: Task[Any, Any], experiment_id: str) -> str:
     return outcome.kind
 
 
-def _report(task: Task[Any, Any], progress: dict[str, Any]) -> None:
+def _report(task: Task[Any, Any], progress: ProgressDict) -> None:
     # Progress for Flower; skipped when the task is called directly (tests).
     if task.request.id and not task.request.called_directly:
-        task.update_state(state="PROGRESS", meta=progress)
+        task.update_state(state="PROGRESS", meta=dict(progress))

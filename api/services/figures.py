@@ -235,7 +235,7 @@ def sweep_figure(
     present = [r for r in records if r is not None]
 
     def render() -> bytes:
-        children: list[plots.SweepChild] = []
+        children: list[plots.SweepRun] = []
         for r in present:
             result = None
             with contextlib.suppress(Conflict, NotFound):

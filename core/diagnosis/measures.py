@@ -1,9 +1,8 @@
 """The numbers a diagnosis reads from a result, gathered once.
 
-Every statistic arrives as ``stats[name][record][layer]`` with None for a
-non-finite value; here they become ``(records, layers)`` float arrays with NaN.
-"Hidden" layers are ``0 .. depth-1``: the output layer has no activation, so it
-neither saturates nor dies.
+Every statistic arrives as a ``(records, layers)`` float array with NaN for a
+non-finite value (``RunResult.stats``). "Hidden" layers are ``0 .. depth-1``:
+the output layer has no activation, so it neither saturates nor dies.
 """
 
 from __future__ import annotations
@@ -14,18 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from core.result import ResultDict
+from core.run_result import RunResult
 
 F64 = NDArray[np.float64]
-
-
-def stat_array(result: ResultDict, name: str) -> F64:
-    """``stats[name]`` as a ``(records, layers)`` array, None as NaN."""
-    rows = result["stats"].get(name, [])
-    n_layers = len(result["layers"])
-    if not rows:
-        return np.full((0, n_layers), np.nan)
-    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
 
 
 def _nanmedian(a: F64) -> F64:
@@ -73,14 +63,14 @@ class Measures:
         return float(np.nanmean(self.dead_layers)) if self.dead_layers.size else 0.0
 
 
-def measure(result: ResultDict) -> Measures:
+def measure(result: RunResult) -> Measures:
     """Everything ``diagnose`` looks at, from the result alone."""
-    summary = result["summary"]
-    n_layers = len(result["layers"])
+    summary = result.summary
+    n_layers = result.n_layers
     depth = max(1, n_layers - 1)
-    grad = stat_array(result, "grad_norm")
-    sat = stat_array(result, "saturation")[:, :depth]
-    dead = stat_array(result, "dead_fraction")[:, :depth]
+    grad = result.stat("grad_norm")
+    sat = result.stat("saturation")[:, :depth]
+    dead = result.stat("dead_fraction")[:, :depth]
     with np.errstate(invalid="ignore"):
         sat_mean = np.array([np.nanmean(r) if np.isfinite(r).any() else 0.0 for r in sat])
     worst = int(np.argmax(sat_mean)) if sat_mean.size else None
@@ -89,27 +79,27 @@ def measure(result: ResultDict) -> Measures:
         total = np.sqrt(np.nansum(grad**2, axis=1))
         if total[0] > 0 and np.isfinite(total).all():
             growth = math.log10(float(total.max()) / float(total[0]))
-    change = stat_array(result, "weight_change")
-    m = result["metrics"]
-    classes = result["layers"][-1]["fan_out"] if result["layers"] else 2
+    change = result.stat("weight_change")
+    m = result.metrics
+    classes = result.layers[-1]["fan_out"] if result.layers else 2
     return Measures(
         depth=depth,
-        steps=list(result["steps"]),
+        steps=result.steps.tolist(),
         gradient_ratio=summary.get("gradient_ratio_log10"),
         backprop_ratio=summary.get("backprop_ratio_log10"),
         decay=summary.get("decay_per_layer"),
         backprop_decay=summary.get("backprop_decay_per_layer"),
         diverged_at=summary.get("diverged_at_step"),
-        update_median=_nanmedian(stat_array(result, "update_ratio")),
+        update_median=_nanmedian(result.stat("update_ratio")),
         saturation_mean=sat_mean,
         saturation_worst_record=worst,
         saturation_layers=sat[worst] if worst is not None else np.zeros(depth),
         dead_layers=np.nan_to_num(dead[-1]) if dead.shape[0] else np.zeros(depth),
         gradient_growth_log10=growth,
         weight_change_last=change[-1] if change.shape[0] else np.full(n_layers, np.nan),
-        epochs=len(m["epoch"]),
-        train_loss=[math.nan if v is None else v for v in m["train_loss"]],
-        train_accuracy=list(m["train_accuracy"]),
-        val_accuracy=list(m["val_accuracy"]),
+        epochs=m.epoch.size,
+        train_loss=m.train_loss.tolist(),
+        train_accuracy=m.train_accuracy.tolist(),
+        val_accuracy=m.val_accuracy.tolist(),
         chance=1.0 / max(classes, 1),
     )

@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core import theory
 from core.errors import SpecError, field_errors
-from core.result import Remedy
+from core.result import Remedy, SpecValue, Theory, Verdict
 from core.spec import ExperimentSpec
+from core.theory import predict
 
 #: At most this many remedies, best first.
 MAX_REMEDIES = 5
@@ -57,13 +57,13 @@ def _matched_init(activation: str) -> str:
     return MATCHED_INIT.get(activation, "he_normal")
 
 
-def candidates(verdict: str, spec: ExperimentSpec | None, overfit: bool) -> list[Remedy]:
+def candidates(verdict: Verdict, spec: ExperimentSpec | None, overfit: bool) -> list[Remedy]:
     """The remedies for ``verdict`` in order of preference, before filtering."""
     act = spec.model.activation if spec else None
     lr = spec.training.learning_rate if spec else None
     out: list[Remedy] = []
 
-    def add(why: str, **change: Any) -> None:
+    def add(why: str, **change: SpecValue) -> None:
         out.append({"change": {k.replace("__", "."): v for k, v in change.items()}, "why": why})
 
     def init_fix() -> None:
@@ -116,10 +116,18 @@ def candidates(verdict: str, spec: ExperimentSpec | None, overfit: bool) -> list
     return out
 
 
-def rank(verdict: str, spec: ExperimentSpec | None, overfit: bool = False) -> list[Remedy]:
-    """The remedies worth trying, best first: no no-ops, no duplicates, all valid."""
+def rank(
+    verdict: Verdict,
+    spec: ExperimentSpec | None,
+    overfit: bool = False,
+    theory: Theory | None = None,
+) -> list[Remedy]:
+    """The remedies worth trying, best first: no no-ops, no duplicates, all valid.
+
+    ``theory`` is ``core.theory.predict(spec)`` when already at hand.
+    """
     out: list[Remedy] = []
-    seen: list[dict[str, Any]] = []
+    seen: list[dict[str, SpecValue]] = []
     for remedy in candidates(verdict, spec, overfit):
         change = dict(remedy["change"])
         why = remedy["why"]
@@ -131,7 +139,7 @@ def rank(verdict: str, spec: ExperimentSpec | None, overfit: bool = False) -> li
                 changed = apply_remedy(spec, {"change": change, "why": why})
             except SpecError:
                 continue  # e.g. residual blocks over unequal widths
-            why = _with_theory(why, spec, changed)
+            why = _with_theory(why, spec, changed, theory)
         elif change in seen:
             continue
         seen.append(change)
@@ -141,12 +149,15 @@ def rank(verdict: str, spec: ExperimentSpec | None, overfit: bool = False) -> li
     return out
 
 
-def _with_theory(why: str, spec: ExperimentSpec, changed: ExperimentSpec) -> str:
+def _with_theory(
+    why: str, spec: ExperimentSpec, changed: ExperimentSpec, before: Theory | None
+) -> str:
     """Append the mean-field prediction when the change touches activation or init."""
     m, n = spec.model, changed.model
     if (m.activation, m.init) == (n.activation, n.init) or n.batch_norm or n.residual:
         return why
-    before, after = theory.predict(spec), theory.predict(changed)
+    before = before if before is not None else predict(spec)
+    after = predict(changed)
     b, a = before["backprop_ratio_log10"], after["backprop_ratio_log10"]
     if a is None or b is None or not math.isfinite(a) or not math.isfinite(b):
         return why
@@ -163,7 +174,7 @@ def _get(spec: ExperimentSpec, path: str) -> Any:
     return node
 
 
-def apply_remedy(spec: ExperimentSpec, remedy: Mapping[str, Any]) -> ExperimentSpec:
+def apply_remedy(spec: ExperimentSpec, remedy: Remedy | Mapping[str, Any]) -> ExperimentSpec:
     """``spec`` with ``remedy["change"]`` applied (dotted paths), same seed.
 
     Raises SpecError when a path names no field or the changed spec is invalid.
@@ -184,6 +195,7 @@ def apply_remedy(spec: ExperimentSpec, remedy: Mapping[str, Any]) -> ExperimentS
     except ValidationError as exc:
         errors = field_errors(exc.errors(include_url=False))
         raise SpecError(
-            "the remedy makes the spec invalid: " + "; ".join(e["msg"] for e in exc.errors()),
+            "the remedy makes the spec invalid: "
+            + "; ".join(f"{e.field}: {e.message}" for e in errors),
             errors,
         ) from exc

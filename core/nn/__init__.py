@@ -3,7 +3,7 @@
 Imports NumPy only; takes plain arguments, never settings or specs.
 """
 
-from .activations import ACTIVATIONS, Activation, make_activation
+from .activations import ACTIVATIONS, ActivationFunction, make_activation
 from .init import INITIALISERS
 from .layers import BatchNorm, Dense
 from .loss import softmax_cross_entropy
@@ -14,7 +14,7 @@ __all__ = [
     "ACTIVATIONS",
     "INITIALISERS",
     "MLP",
-    "Activation",
+    "ActivationFunction",
     "BatchNorm",
     "Dense",
     "Optimizer",

@@ -27,7 +27,7 @@ GELU_C = math.sqrt(2.0 / math.pi)
 GELU_A = 0.044715
 
 
-class Activation:
+class ActivationFunction:
     """phi: R -> R applied elementwise."""
 
     name: ClassVar[str]
@@ -51,7 +51,7 @@ class Activation:
         return self.backward(z, h, np.ones_like(z), np.empty_like(z), np.empty_like(z))
 
 
-class Sigmoid(Activation):
+class Sigmoid(ActivationFunction):
     """sigma(z) = 1 / (1 + e^-z); sigma' = sigma (1 - sigma), at most 1/4."""
 
     name = "sigmoid"
@@ -68,7 +68,7 @@ class Sigmoid(Activation):
         return out
 
 
-class Tanh(Activation):
+class Tanh(ActivationFunction):
     """tanh z; tanh' = 1 - tanh^2, at most 1."""
 
     name = "tanh"
@@ -85,7 +85,7 @@ class Tanh(Activation):
         return out
 
 
-class ReLU(Activation):
+class ReLU(ActivationFunction):
     """max(z, 0); derivative 1 for z > 0, else 0 (the subgradient 0 at z = 0)."""
 
     name = "relu"
@@ -101,7 +101,7 @@ class ReLU(Activation):
         return np.multiply(dh, tmp, out=out)
 
 
-class LeakyReLU(Activation):
+class LeakyReLU(ActivationFunction):
     """z for z > 0, else a z, with 0 <= a <= 1."""
 
     name = "leaky_relu"
@@ -122,7 +122,7 @@ class LeakyReLU(Activation):
         return out
 
 
-class Swish(Activation):
+class Swish(ActivationFunction):
     """z sigma(z) (SiLU); derivative sigma(z) (1 + z (1 - sigma(z)))."""
 
     name = "swish"
@@ -143,7 +143,7 @@ class Swish(Activation):
         return out
 
 
-class GELU(Activation):
+class GELU(ActivationFunction):
     """0.5 z (1 + tanh(c (z + a z^3))), c = sqrt(2/pi), a = 0.044715 (the tanh form)."""
 
     name = "gelu"
@@ -183,7 +183,7 @@ class GELU(Activation):
         return out
 
 
-class ELU(Activation):
+class ELU(ActivationFunction):
     """z for z > 0, else e^z - 1 (alpha = 1); derivative 1, else e^z = h + 1."""
 
     name = "elu"
@@ -203,7 +203,7 @@ class ELU(Activation):
         return out
 
 
-class SELU(Activation):
+class SELU(ActivationFunction):
     """scale * (z if z > 0 else alpha (e^z - 1)), Klambauer et al.'s constants."""
 
     name = "selu"
@@ -226,7 +226,7 @@ class SELU(Activation):
         return out
 
 
-class Linear(Activation):
+class Linear(ActivationFunction):
     """The identity: a deep linear network, for comparison."""
 
     name = "linear"
@@ -253,12 +253,12 @@ def _sigmoid(z: Array, out: Array) -> Array:
     return np.reciprocal(out, out=out)
 
 
-ACTIVATIONS: dict[str, type[Activation]] = {
+ACTIVATIONS: dict[str, type[ActivationFunction]] = {
     cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Swish, GELU, ELU, SELU, Linear)
 }
 
 
-def make_activation(name: str, negative_slope: float = 0.01) -> Activation:
+def make_activation(name: str, negative_slope: float = 0.01) -> ActivationFunction:
     """The activation registered under ``name`` (a ``model.activation`` literal)."""
     if name == "leaky_relu":
         return LeakyReLU(negative_slope)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from .activations import Activation
+from .activations import ActivationFunction
 from .init import Initialiser
 from .layers import BatchNorm, Dense
 from .stacked import Array, Shape, Stacked, stacked_empty, stacked_in
@@ -55,7 +55,7 @@ class MLP:
     def __init__(
         self,
         sizes: list[int],
-        activation: Activation,
+        activation: ActivationFunction,
         init: Initialiser,
         rng: np.random.Generator,
         *,

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
 from core.errors import NotFound
-from core.result import ResultDict
+from core.run_result import RunResult
 
 Format = Literal["png", "svg"]
 FORMATS: tuple[str, ...] = ("png", "svg")
@@ -90,25 +90,12 @@ def empty(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
-def stat(result: ResultDict, name: str) -> F64:
-    """``stats[name]`` as a ``(records, layers)`` array, None as NaN."""
-    rows = result["stats"].get(name) or []
-    n = len(result["layers"])
-    if not rows:
-        return np.full((0, n), np.nan)
-    return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
-
-
 def log10(a: F64) -> F64:
     """log10 with zeros, negatives and NaN as NaN (gaps in a line, bad cells in a map)."""
     out = np.full(a.shape, np.nan)
     ok = np.isfinite(a) & (a > 0)
     out[ok] = np.log10(a[ok])
     return out
-
-
-def values(seq: Sequence[float | None]) -> F64:
-    return np.array([np.nan if v is None else v for v in seq], dtype=np.float64)
 
 
 def pick_layers(n: int, k: int = MAX_LINES) -> list[int]:
@@ -118,8 +105,8 @@ def pick_layers(n: int, k: int = MAX_LINES) -> list[int]:
     return sorted({round(float(i)) for i in np.linspace(0, n - 1, k)})
 
 
-def step_edges(steps: Sequence[int]) -> F64:
-    """Cell edges for records at ``steps``: midpoints, half a gap beyond each end."""
+def step_edges(steps: Sequence[int] | NDArray[np.int64]) -> F64:
+    """Cell edges for records at ``steps`` (R,): midpoints, half a gap beyond each end."""
     s = np.asarray(steps, dtype=np.float64)
     if s.size == 1:
         return np.array([s[0] - 0.5, s[0] + 0.5])
@@ -127,7 +114,7 @@ def step_edges(steps: Sequence[int]) -> F64:
     return np.concatenate([[s[0] - (mid[0] - s[0])], mid, [s[-1] + (s[-1] - mid[-1])]])
 
 
-def diverged_line(ax: Axes, result: ResultDict) -> None:
-    step = result["summary"].get("diverged_at_step")
+def diverged_line(ax: Axes, result: RunResult) -> None:
+    step = result.summary["diverged_at_step"]
     if step is not None:
         ax.axvline(step, color=DIVERGED_COLOUR, lw=1.5, ls="--", label=f"diverged at step {step}")

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from core import theory
 from core.errors import FieldError, SpecError
+from core.nn.activations import make_activation
 from core.plots._style import LEGEND_SIZE, new_figure
 from core.spec import ACTIVATION_NAMES
 
@@ -51,8 +51,8 @@ def derivatives(
     fig, (top, bottom) = new_figure(6.4, nrows=2, sharex=True, height_ratios=[1.0, 1.4])
     x = np.linspace(x_range[0], x_range[1], POINTS)
     for name in dict.fromkeys(names):  # keep order, drop repeats
-        y = theory.phi(name, x, negative_slope)
-        dy = theory.dphi(name, x, negative_slope)
+        act = make_activation(name, negative_slope)
+        y, dy = act(x), act.derivative(x)
         (line,) = top.plot(x, y, lw=1.6, label=name)
         bottom.plot(x, dy, lw=1.8, color=line.get_color(), label=name)
         peak = int(np.argmax(dy))

@@ -25,19 +25,18 @@ from core.plots._style import (
     log10,
     new_figure,
     pick_layers,
-    stat,
     step_edges,
-    values,
 )
-from core.result import ResultDict
+from core.result import Theory
+from core.run_result import F64, RunResult, nan_array
 
 #: The update ratio usually quoted as healthy (about 1e-3 of the weights per step).
 UPDATE_GUIDE = 1e-3
 RECORD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")
 
 
-def _subtitle(result: ResultDict) -> str:
-    s = result["summary"]
+def _subtitle(result: RunResult) -> str:
+    s = result.summary
     parts = []
     pairs = (
         ("weights", s.get("gradient_ratio_log10")),
@@ -47,43 +46,45 @@ def _subtitle(result: ResultDict) -> str:
         if v is not None:
             parts.append(f"{label} 10^{round(v, 1) + 0.0:+.1f}")
     text = "layer 0 / last hidden at step 0: " + ", ".join(parts) if parts else ""
-    if s.get("diverged_at_step") is not None:
+    if s["diverged_at_step"] is not None:
         text += f"  (diverged at step {s['diverged_at_step']})"
     return text
 
 
-def _theory_line(theory: dict[str, Any] | None, key: str) -> tuple[np.ndarray, str] | None:
+def _theory_line(theory: Theory | None, key: str) -> tuple[F64, str] | None:
+    """The predicted profile ``key`` (log10 per layer) and its label, if there is one."""
     if not theory:
         return None
-    if theory.get("applies") and theory.get(key):
-        return values(theory[key]), "mean-field theory"
-    if key == "backprop_profile_log10" and theory.get("batch_norm_profile_log10"):
-        return values(theory["batch_norm_profile_log10"]), "batch-norm mean field"
+    profile = theory["grad_profile_log10" if key == "grad_norm" else "backprop_profile_log10"]
+    if theory["applies"] and profile:
+        return nan_array(profile), "mean-field theory"
+    bn = theory.get("batch_norm_profile_log10")
+    if key == "backprop_norm" and bn:
+        return nan_array(bn), "batch-norm mean field"
     return None
 
 
-def gradient_profile(result: ResultDict, theory: dict[str, Any] | None = None) -> Figure:
+def gradient_profile(result: RunResult, theory: Theory | None = None) -> Figure:
     """log10 grad_norm and backprop_norm against layer, at the first, middle and last record."""
     fig, (top, bottom) = new_figure(6.4, nrows=2, sharex=True)
-    n = len(result["layers"])
+    n = result.n_layers
     depth = n - 1
     x = np.arange(n)
-    records = sorted({0, (len(result["steps"]) - 1) // 2, len(result["steps"]) - 1})
+    steps = result.steps
+    records = sorted({0, (steps.size - 1) // 2, steps.size - 1})
     panels = (
-        (top, "grad_norm", "grad_profile_log10", "log10 ‖dL/dW‖ (weight gradient)"),
-        (bottom, "backprop_norm", "backprop_profile_log10", "log10 ‖dL/dz‖ (back-propagated)"),
+        (top, "grad_norm", "log10 ‖dL/dW‖ (weight gradient)"),
+        (bottom, "backprop_norm", "log10 ‖dL/dz‖ (back-propagated)"),
     )
-    for ax, name, key, label in panels:
+    for ax, name, label in panels:
         ax.set_ylabel(label, fontsize=9)
-        data = log10(stat(result, name))
-        if not result["steps"]:
+        data = log10(result.stat(name))
+        if not steps.size:
             empty(ax, "no records yet")
             continue
         for colour, r in zip(RECORD_COLOURS, records, strict=False):
-            ax.plot(
-                x, data[r], "o-", ms=3, lw=1.6, color=colour, label=f"step {result['steps'][r]}"
-            )
-        line = _theory_line(theory, key)
+            ax.plot(x, data[r], "o-", ms=3, lw=1.6, color=colour, label=f"step {steps[r]}")
+        line = _theory_line(theory, name)
         anchor = data[0][depth - 1] if depth >= 1 else np.nan
         if line is not None and np.isfinite(anchor) and len(line[0]) == n:
             ax.plot(x, line[0] + anchor, "k--", lw=1.3, label=f"{line[1]} (step 0)")
@@ -95,20 +96,20 @@ def gradient_profile(result: ResultDict, theory: dict[str, Any] | None = None) -
     return fig
 
 
-def gradient_heatmap(result: ResultDict, theory: dict[str, Any] | None = None) -> Figure:
+def gradient_heatmap(result: RunResult, theory: Theory | None = None) -> Figure:
     """Layer x step, colour = log10 grad_norm; non-finite cells and a divergence marked."""
     fig, ax = new_figure(5.0)
-    data = log10(stat(result, "grad_norm"))
-    n = len(result["layers"])
+    data = log10(result.stat("grad_norm"))
+    n = result.n_layers
     ax.set_title("Weight-gradient norm per layer over training\n" + _subtitle(result), fontsize=11)
-    if not result["steps"]:
+    if not result.steps.size:
         empty(ax, "no records yet")
         return fig
     finite = data[np.isfinite(data)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     cmap = _cmap("viridis")
     mesh = ax.pcolormesh(
-        step_edges(result["steps"]),
+        step_edges(result.steps),
         np.arange(n + 1) - 0.5,
         np.ma.masked_invalid(data.T),
         cmap=cmap,
@@ -130,24 +131,28 @@ def gradient_heatmap(result: ResultDict, theory: dict[str, Any] | None = None) -
     return fig
 
 
-def training_curves(result: ResultDict, theory: dict[str, Any] | None = None) -> Figure:
+def training_curves(result: RunResult, theory: Theory | None = None) -> Figure:
     """Loss and accuracy per epoch, training against validation."""
     fig, (left, right) = new_figure(4.2, ncols=2)
-    m = result["metrics"]
-    epochs = np.asarray(m["epoch"], dtype=np.float64)
+    m = result.metrics
+    epochs = m.epoch.astype(np.float64)
     fig.suptitle("Training curves: a gap between training and validation is over-fitting")
     if epochs.size == 0:
         empty(left, "no completed epoch")
         empty(right, "no completed epoch")
         return fig
     marker = "o-" if epochs.size <= 30 else "-"
-    for ax, key, label in ((left, "loss", "loss (cross-entropy)"), (right, "accuracy", "accuracy")):
-        ax.plot(epochs, values(m[f"train_{key}"]), marker, ms=3, label="training")  # type: ignore[literal-required]
-        ax.plot(epochs, values(m[f"val_{key}"]), marker, ms=3, label="validation")  # type: ignore[literal-required]
+    panels = (
+        (left, m.train_loss, m.val_loss, "loss (cross-entropy)"),
+        (right, m.train_accuracy, m.val_accuracy, "accuracy"),
+    )
+    for ax, train, val, label in panels:
+        ax.plot(epochs, train, marker, ms=3, label="training")
+        ax.plot(epochs, val, marker, ms=3, label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         integer_ticks(ax.xaxis)
-    chance = 1.0 / max(result["layers"][-1]["fan_out"], 1) if result["layers"] else 0.5
+    chance = 1.0 / max(result.layers[-1]["fan_out"], 1) if result.layers else 0.5
     right.axhline(chance, color="0.5", ls=":", label=f"chance ({chance:.2f})")
     right.set_ylim(-0.02, 1.02)
     left.legend(fontsize=LEGEND_SIZE)
@@ -155,21 +160,21 @@ def training_curves(result: ResultDict, theory: dict[str, Any] | None = None) ->
     return fig
 
 
-def activations(result: ResultDict, theory: dict[str, Any] | None = None) -> Figure:
+def activations(result: RunResult, theory: Theory | None = None) -> Figure:
     """Saturation and dead fraction of each hidden layer over training."""
     fig, (top, bottom) = new_figure(6.4, nrows=2, sharex=True)
-    hidden = max(1, len(result["layers"]) - 1)
+    hidden = max(1, result.n_layers - 1)
     fig.suptitle("Hidden units in the flat tails, and units that output 0 for the whole batch")
     panels = ((top, "saturation", "saturated share"), (bottom, "dead_fraction", "dead share"))
-    if not result["steps"]:
+    if not result.steps.size:
         empty(top, "no records yet")
         empty(bottom, "no records yet")
         return fig
     meshes = []
     for ax, name, label in panels:
-        data = stat(result, name)[:, :hidden]
+        data = result.stat(name)[:, :hidden]
         mesh = ax.pcolormesh(
-            step_edges(result["steps"]),
+            step_edges(result.steps),
             np.arange(hidden + 1) - 0.5,
             np.ma.masked_invalid(data.T),
             cmap=_cmap("magma"),
@@ -188,17 +193,17 @@ def activations(result: ResultDict, theory: dict[str, Any] | None = None) -> Fig
     return fig
 
 
-def update_ratio(result: ResultDict, theory: dict[str, Any] | None = None) -> Figure:
+def update_ratio(result: RunResult, theory: Theory | None = None) -> Figure:
     """||dW|| / ||W|| per layer over training, against the usual 1e-3 guide."""
     fig, ax = new_figure(5.0)
     ax.set_title("Update size relative to the weights, per layer", fontsize=11)
-    data = stat(result, "update_ratio")
-    data[~(data > 0)] = np.nan  # a log axis has no room for zeros
+    # A copy: the result's arrays may be the recorder's buffers.
+    data = np.where(result.stat("update_ratio") > 0, result.stat("update_ratio"), np.nan)
     if not np.isfinite(data).any():
         empty(ax, "no finite update ratio recorded")
         return fig
     n = data.shape[1]
-    steps = np.asarray(result["steps"], dtype=np.float64)
+    steps = result.steps.astype(np.float64)
     norm = Normalize(0, max(n - 1, 1))
     cmap = _cmap("viridis")
     for layer in pick_layers(n):

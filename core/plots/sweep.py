@@ -1,7 +1,7 @@
 """Plots over several experiments: a comparison of profiles, and a sweep's two views.
 
-A sweep's children are (spec, result) pairs; a child still running or failed
-comes with ``None`` and is left out. Children are grouped by whatever varies
+A sweep's runs are (spec, result) pairs (``SweepRun``); a run still going or
+failed comes with ``None`` and is left out. Children are grouped by whatever varies
 between them apart from depth (say activation and initialiser), one colour per
 group, so that log10 gradient ratio against depth shows one line per group:
 straight lines are exponential decay with depth.
@@ -16,12 +16,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from core import theory
-from core.plots._style import LEGEND_SIZE, empty, integer_ticks, log10, new_figure, stat
+from core.plots._style import LEGEND_SIZE, empty, integer_ticks, log10, new_figure
 from core.result import ResultDict
+from core.run_result import RunResult, as_run_result, nan_array
 from core.spec import ExperimentSpec
+from core.theory import predict
 
-SweepChild = tuple[ExperimentSpec, ResultDict | None]
+#: One experiment of a sweep: its spec, and its result (JSON or arrays) or None.
+SweepRun = tuple[ExperimentSpec, ResultDict | RunResult | None]
 #: Paths that never define a group: they differ between children by construction.
 _NOT_GROUPS = ("name", "seed", "model.depth")
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
@@ -52,7 +54,7 @@ def group_labels(specs: Sequence[ExperimentSpec]) -> list[str]:
 
 
 def _profiles(
-    fig: Figure, axes: Any, items: Sequence[tuple[str, str, ResultDict]], title: str
+    fig: Figure, axes: Any, items: Sequence[tuple[str, str, RunResult]], title: str
 ) -> Figure:
     """Step-0 log10 grad_norm (top) and backprop_norm (bottom) per item, coloured by group."""
     top, bottom = axes
@@ -60,7 +62,7 @@ def _profiles(
     for group, label, result in items:
         colour = colours.setdefault(group, _COLOURS[len(colours) % len(_COLOURS)])
         for ax, name in ((top, "grad_norm"), (bottom, "backprop_norm")):
-            data = log10(stat(result, name))
+            data = log10(result.stat(name))
             if data.shape[0]:
                 ax.plot(np.arange(data.shape[1]), data[0], "o-", ms=2.5, lw=1.4, color=colour,
                         alpha=0.85, label=label)  # fmt: skip
@@ -77,22 +79,24 @@ def _profiles(
     return fig
 
 
-def compare(results: Sequence[tuple[str, ResultDict]]) -> Figure:
+def compare(results: Sequence[tuple[str, ResultDict | RunResult]]) -> Figure:
     """Several experiments' step-0 profiles overlaid, one labelled line each."""
     fig, axes = new_figure(6.4, nrows=2, sharex=True)
     if not results:
         empty(axes[0], "nothing to compare")
         return fig
-    items = [(label, label, result) for label, result in results]
+    items = [(label, label, as_run_result(result)) for label, result in results]
     return _profiles(fig, axes, items, "Gradient profiles at step 0")
 
 
-def _finished(children: Sequence[SweepChild]) -> list[tuple[ExperimentSpec, ResultDict]]:
-    return [(s, r) for s, r in children if r is not None and r.get("steps")]
+def _finished(runs: Sequence[SweepRun]) -> list[tuple[ExperimentSpec, RunResult]]:
+    """The runs that have recorded something, as arrays."""
+    out = [(s, as_run_result(r)) for s, r in runs if r is not None]
+    return [(s, r) for s, r in out if r.steps.size]
 
 
-def sweep_profiles(children: Sequence[SweepChild]) -> Figure:
-    done = _finished(children)
+def sweep_profiles(runs: Sequence[SweepRun]) -> Figure:
+    done = _finished(runs)
     fig, axes = new_figure(6.4, nrows=2, sharex=True)
     if not done:
         empty(axes[0], "no finished experiment yet")
@@ -102,16 +106,16 @@ def sweep_profiles(children: Sequence[SweepChild]) -> Figure:
     return _profiles(fig, axes, items, f"Gradient profiles at step 0 ({len(done)} experiments)")
 
 
-def ratio_vs_depth(children: Sequence[SweepChild]) -> Figure:
+def ratio_vs_depth(runs: Sequence[SweepRun]) -> Figure:
     """log10 gradient ratio (layer 0 / last hidden) against depth, one line per group."""
-    done = _finished(children)
+    done = _finished(runs)
     fig, ax = new_figure(5.0)
     ax.set_title("log10 gradient ratio, layer 0 / last hidden layer, at step 0", fontsize=11)
     if not done:
         empty(ax, "no finished experiment yet")
         return fig
     groups = group_labels([s for s, _ in done])
-    by_group: dict[str, list[tuple[int, ResultDict, ExperimentSpec]]] = {}
+    by_group: dict[str, list[tuple[int, RunResult, ExperimentSpec]]] = {}
     for g, (s, r) in zip(groups, done, strict=True):
         by_group.setdefault(g, []).append((s.model.depth, r, s))
     theory_drawn = False
@@ -119,11 +123,11 @@ def ratio_vs_depth(children: Sequence[SweepChild]) -> Figure:
         rows.sort(key=lambda row: row[0])
         colour = _COLOURS[k % len(_COLOURS)]
         depth = np.array([d for d, _, _ in rows], dtype=np.float64)
-        bp = np.array([_num(r["summary"].get("backprop_ratio_log10")) for _, r, _ in rows])
-        gr = np.array([_num(r["summary"].get("gradient_ratio_log10")) for _, r, _ in rows])
+        bp = nan_array([r.summary["backprop_ratio_log10"] for _, r, _ in rows])
+        gr = nan_array([r.summary["gradient_ratio_log10"] for _, r, _ in rows])
         ax.plot(depth, bp, "o-", color=colour, lw=1.8, label=group)
         ax.plot(depth, gr, "s--", color=colour, lw=1.0, ms=4, alpha=0.7)
-        predicted = [_predicted(s) for _, _, s in rows]
+        predicted = nan_array([_predicted(s, r) for _, r, s in rows])
         if any(np.isfinite(predicted)):
             ax.plot(depth, predicted, ":", color=colour, lw=1.4)
             theory_drawn = True
@@ -147,11 +151,9 @@ def ratio_vs_depth(children: Sequence[SweepChild]) -> Figure:
     return fig
 
 
-def _num(v: float | None) -> float:
-    return np.nan if v is None else float(v)
-
-
-def _predicted(spec: ExperimentSpec) -> float:
+def _predicted(spec: ExperimentSpec, result: RunResult) -> float | None:
+    """The plain theory's back-propagated ratio: the run's own prediction once it has one."""
     if spec.model.batch_norm or spec.model.residual:
-        return np.nan
-    return _num(theory.predict(spec)["backprop_ratio_log10"])
+        return None
+    p = result.theory if result.theory is not None else predict(spec)
+    return p["backprop_ratio_log10"]

@@ -6,7 +6,7 @@ with the flat stretches' ends refined by bisection (a few milliseconds).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -30,6 +30,24 @@ _ACTIVATION_TEXT: dict[str, tuple[str, str]] = {
     ),
     "linear": ("x", "1"),
 }
+
+
+class ActivationInfo(TypedDict):
+    """One activation as ``GET /v1/activations`` describes it."""
+
+    name: str
+    formula: str
+    derivative: str
+    derivative_max: float
+    #: None where the maximum is a plateau (ReLU, leaky ReLU, linear).
+    derivative_max_at: float | None
+    derivative_at_0: float
+    flat_threshold: float
+    #: [low, high] intervals where |phi'| < flat_threshold; None for an unbounded end.
+    flat_ranges: list[list[float | None]]
+    batch_norm_rate: float
+
+
 #: The x range searched for the derivative's maximum and its flat stretches.
 _X_SEARCH = 20.0
 
@@ -59,7 +77,7 @@ def _flat_ranges(g: Fn) -> list[list[float | None]]:
     return [[bounds[k], bounds[k + 1]] for k in range(0, len(bounds), 2)]
 
 
-def activation_info(name: str, negative_slope: float = 0.01) -> dict[str, Any]:
+def activation_info(name: str, negative_slope: float = 0.01) -> ActivationInfo:
     """An activation's formula, its derivative's maximum and where the derivative is flat."""
     formula, derivative = _ACTIVATION_TEXT[name]
     g = pair(name, negative_slope)[1]
@@ -82,6 +100,6 @@ def activation_info(name: str, negative_slope: float = 0.01) -> dict[str, Any]:
 
 
 #: Every activation, described once at import (a few milliseconds).
-ACTIVATION_INFO: dict[str, dict[str, Any]] = {
+ACTIVATION_INFO: dict[str, ActivationInfo] = {
     name: activation_info(name) for name in _ACTIVATION_TEXT
 }

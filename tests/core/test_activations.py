@@ -14,7 +14,7 @@ from core.nn.activations import (
     GELU_C,
     SELU_ALPHA,
     SELU_SCALE,
-    Activation,
+    ActivationFunction,
     make_activation,
 )
 from core.spec import ACTIVATION_NAMES
@@ -25,7 +25,7 @@ SLOPE = 0.2  # a leaky_relu slope far from the default, so a default slipping in
 KINKED = {"relu", "leaky_relu", "elu", "selu"}
 
 
-def act(name: str) -> Activation:
+def act(name: str) -> ActivationFunction:
     return make_activation(name, negative_slope=SLOPE)
 
 

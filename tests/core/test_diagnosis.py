@@ -277,4 +277,6 @@ def test_a_huge_learning_rate_diverges_or_explodes() -> None:
     assert d["verdict"] in ("diverged", "exploding")
     lowered = [r for r in d["remedies"] if "training.learning_rate" in r["change"]]
     assert lowered
-    assert math.isclose(lowered[0]["change"]["training.learning_rate"], 1.0)
+    lr = lowered[0]["change"]["training.learning_rate"]
+    assert isinstance(lr, float)
+    assert math.isclose(lr, 1.0)

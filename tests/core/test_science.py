@@ -49,7 +49,7 @@ def at_init(case: str, seed: int) -> Summary:
     run = Run(spec)
     assert run.data.x_train.shape == (256, 256)
     assert run.train_step(run.data.x_train, run.data.y_train)[2]
-    return run.result()["summary"]
+    return run.result().summary
 
 
 def rates(case: str, seed: int) -> tuple[float, float]:

@@ -111,7 +111,7 @@ def test_every_stat_matches_its_definition(
             offset += W.size
         expected.append(stats)
 
-    result = run.result()
+    result = run.result().to_json()
     json.dumps(result, allow_nan=False)
     assert result["steps"] == list(range(STEPS))
     got = result["stats"]
@@ -136,7 +136,7 @@ def test_batch_norm_parameters_are_reported(make_spec: SpecFactory) -> None:
     x, y = run.data.x_train[:BATCH], run.data.y_train[:BATCH]
     run.train_step(x, y)
     net = run.net
-    bn = run.result()["batch_norm"]
+    bn = run.result().to_json()["batch_norm"]
     assert bn["layers"] == ["batch_norm_0", "batch_norm_1", "batch_norm_2"]
     # The gradients in net.dgamma are still those of step 0 (the update does not touch them).
     gamma_grad = [float(np.linalg.norm(g)) for g in net.dgamma.views]
@@ -156,7 +156,7 @@ def test_histograms_count_every_weight(make_spec: SpecFactory) -> None:
     run = Run(spec)
     x, y = run.data.x_train[:BATCH], run.data.y_train[:BATCH]
     run.train_step(x, y)  # step 0 always carries a histogram
-    h = run.result()["grad_histogram"]
+    h = run.result().to_json()["grad_histogram"]
     assert h["steps"] == [0]
     edges = np.array(h["bin_edges_log10"])
     np.testing.assert_allclose(edges, np.linspace(*HISTOGRAM_RANGE, 13))

@@ -8,11 +8,14 @@ import math
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from core import theory
 from core.errors import SpecError
 from core.nn.activations import make_activation
 from core.spec import ACTIVATION_NAMES, INIT_NAMES, ExperimentSpec
+
+Arr = NDArray[np.float64]
 
 
 def spec(**model: object) -> ExperimentSpec:
@@ -68,18 +71,54 @@ def test_relu_above_criticality_has_no_finite_fixed_point() -> None:
     assert math.isinf(theory.q_star("relu", 3.0, 1.0))
 
 
-# --- the activations agree with the engine's ---------------------------------------------
+# --- the theory's activations are the engine's, and they are the textbook functions ------
+
+SELU_A, SELU_S = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+GELU_C, GELU_A = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def reference(name: str, x: Arr, a: float) -> tuple[Arr, Arr]:
+    """phi and phi' written out plainly, independently of core.nn."""
+    s = 0.5 * (1.0 + np.tanh(0.5 * x))
+    t = np.tanh(GELU_C * (x + GELU_A * x**3))
+    neg = np.minimum(x, 0.0)
+    pairs: dict[str, tuple[Arr, Arr]] = {
+        "sigmoid": (s, s * (1.0 - s)),
+        "tanh": (np.tanh(x), 1.0 - np.tanh(x) ** 2),
+        "relu": (np.maximum(x, 0.0), (x > 0).astype(np.float64)),
+        "leaky_relu": (np.where(x > 0, x, a * x), np.where(x > 0, 1.0, a)),
+        "swish": (x * s, s * (1.0 + x * (1.0 - s))),
+        "gelu": (
+            0.5 * x * (1.0 + t),
+            0.5 * (1.0 + t) + 0.5 * x * (1.0 - t**2) * GELU_C * (1.0 + 3.0 * GELU_A * x**2),
+        ),
+        "elu": (np.where(x > 0, x, np.expm1(neg)), np.where(x > 0, 1.0, np.exp(neg))),
+        "selu": (
+            SELU_S * np.where(x > 0, x, SELU_A * np.expm1(neg)),
+            SELU_S * np.where(x > 0, 1.0, SELU_A * np.exp(neg)),
+        ),
+        "linear": (x, np.ones_like(x)),
+    }
+    return pairs[name]
 
 
 @pytest.mark.parametrize("name", ACTIVATION_NAMES)
-def test_phi_and_derivative_match_core_nn(name: str) -> None:
+def test_phi_and_derivative_are_the_engines_and_the_textbooks(name: str) -> None:
     x = np.linspace(-8.0, 8.0, 1601)
     x = x[np.abs(x) > 1e-9]  # the kink's value at exactly 0 is a convention
     engine = make_activation(name, 0.2)
-    np.testing.assert_allclose(theory.phi(name, x, 0.2), engine(x.copy()), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(
-        theory.dphi(name, x, 0.2), engine.derivative(x.copy()), rtol=1e-10, atol=1e-12
-    )
+    np.testing.assert_array_equal(theory.phi(name, x, 0.2), engine(x.copy()))
+    np.testing.assert_array_equal(theory.dphi(name, x, 0.2), engine.derivative(x.copy()))
+    f, g = reference(name, x, 0.2)
+    np.testing.assert_allclose(theory.phi(name, x, 0.2), f, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(theory.dphi(name, x, 0.2), g, rtol=1e-10, atol=1e-12)
+
+
+def test_the_theorys_sigmoid_keeps_its_precision_in_the_tail() -> None:
+    # 0.5 (1 + tanh(x / 2)) rounds sigmoid(-30) to a few digits; 1 / (1 + e^30) does not.
+    x = np.array([-30.0, -20.0])
+    exact = np.exp(x) / (1.0 + np.exp(x))
+    np.testing.assert_allclose(theory.phi("sigmoid", x), exact, rtol=1e-14)
 
 
 @pytest.mark.parametrize("init", INIT_NAMES)
@@ -110,8 +149,11 @@ def test_relu_he_is_level_and_tanh_normal_explodes() -> None:
     relu = theory.predict(spec(activation="relu", init="he_normal"))
     assert relu["backprop_ratio_log10"] == pytest.approx(0.0, abs=1e-9)
     tanh = theory.predict(spec(activation="tanh", init="normal"))
-    assert tanh["chi_1"] > 4.0
-    assert tanh["backprop_ratio_log10"] > 5.0
+    chi_1, ratio = tanh["chi_1"], tanh["backprop_ratio_log10"]
+    assert chi_1 is not None
+    assert ratio is not None
+    assert chi_1 > 4.0
+    assert ratio > 5.0
 
 
 def test_prediction_is_json_safe_even_when_q_overflows() -> None:
@@ -125,12 +167,16 @@ def test_prediction_is_json_safe_even_when_q_overflows() -> None:
 def test_batch_norm_and_residual_are_flagged() -> None:
     bn = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
     assert bn["applies"] is False
+    assert bn["note"] is not None
     assert "batch norm" in bn["note"]
-    per_layer = bn["batch_norm_profile_log10"]
+    five, six = bn["batch_norm_profile_log10"][5:7]
+    assert five is not None
+    assert six is not None
     # Between hidden layers the growth toward the input is the batch-norm rate exactly.
-    assert per_layer[5] - per_layer[6] == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
+    assert five - six == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
     res = theory.predict(spec(activation="relu", init="he_normal", residual=True))
     assert res["applies"] is False
+    assert res["note"] is not None
     assert "Residual" in res["note"]
 
 

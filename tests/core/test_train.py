@@ -247,7 +247,7 @@ def test_float64_spec_runs_and_agrees_with_float32_at_step_0(make_spec: SpecFact
     run = Run(spec64)
     assert run.net.theta.dtype == np.float64
     assert run.data.x_train.dtype == np.float64
-    r64 = run.execute(None, None, 0.5)
+    r64 = run.execute(None, None, 0.5).to_json()
     check_shape(r64, spec64)
     dumps(r64)
     # Same seed, same draws: the two precisions start from the same network and batch.

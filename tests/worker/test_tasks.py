@@ -12,6 +12,7 @@ import pytest
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from core.result import ResultDict
+from core.run_result import RunResult
 from core.settings import Settings, get_settings
 from core.spec import ExperimentSpec
 from core.store import Store, decode_result
@@ -145,7 +146,7 @@ def test_a_run_that_keeps_killing_its_worker_ends_failed(store: Store) -> None:
 
 
 def test_an_engine_error_fails_the_experiment_with_the_message(store: Store) -> None:
-    def engine(spec: ExperimentSpec, **kw: Any) -> ResultDict:
+    def engine(spec: ExperimentSpec, **kw: Any) -> RunResult:
         raise FloatingPointError("overflow in layer 3")
 
     exp_id = store.create(SMALL).id
