@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict, get_args, overload
+from typing import Any, Literal, NotRequired, get_args, overload
+
+# Not typing's: pydantic validates only typing_extensions.TypedDict before Python 3.12,
+# and the API validates and documents these shapes (core.views).
+from typing_extensions import TypedDict
 
 #: A verdict of ``core.diagnosis.diagnose``, in the order they are tested.
 Verdict = Literal["diverged", "exploding", "vanishing", "saturated", "dead_units", "healthy"]

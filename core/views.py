@@ -11,14 +11,13 @@ No NumPy or matplotlib here: the API imports this module at startup.
 
 from __future__ import annotations
 
-from types import UnionType
-from typing import Annotated, Any, Literal, NotRequired, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from pydantic import ConfigDict, Field, GetPydanticSchema, with_config
 from pydantic_core import core_schema
 
 # Not typing's: pydantic validates only typing_extensions.TypedDict before Python 3.12.
-from typing_extensions import TypedDict, is_typeddict
+from typing_extensions import TypedDict
 
 from core.errors import FieldErrorJSON
 from core.result import Diagnosis, Summary
@@ -36,7 +35,9 @@ __all__ = [
     "SWEEP_PLOT_NAMES",
     "SWEEP_ROW_EXAMPLE",
     "SWEEP_STATUSES",
+    "ActivationInfo",
     "ActivationPlotName",
+    "Activations",
     "ChildStatus",
     "ComparePlotName",
     "ExperimentLinks",
@@ -89,40 +90,6 @@ ComparePlotName = Literal["gradient-profile"]
 COMPARE_PLOT_NAMES: tuple[ComparePlotName, ...] = get_args(ComparePlotName)
 #: ``GET /v1/activations/plots/{name}.{png,svg}``.
 ActivationPlotName = Literal["derivatives"]
-
-
-# --- validating core.result's TypedDicts ------------------------------------------------
-
-
-def _pydantic_twin(hint: Any) -> Any:
-    """``hint`` with every ``typing.TypedDict`` in it replaced by a ``typing_extensions`` one.
-
-    Pydantic refuses ``typing.TypedDict`` before Python 3.12; ``core.result``
-    declares its payloads with it. The twin has the same keys and types, so the
-    declaration stays in ``core.result`` and this only changes what pydantic sees.
-    """
-    if is_typeddict(hint) and type(hint).__module__ == "typing":
-        required = hint.__required_keys__
-        fields = {
-            k: _pydantic_twin(t) if k in required else NotRequired[_pydantic_twin(t)]
-            for k, t in get_type_hints(hint).items()
-        }
-        twin: Any = TypedDict(hint.__name__, fields)  # type: ignore[misc]
-        twin.__doc__ = hint.__doc__
-        return twin
-    args = get_args(hint)
-    origin = get_origin(hint)
-    if origin is None or not args:
-        return hint
-    if origin in (Union, UnionType):
-        return Union[tuple(_pydantic_twin(a) for a in args)]  # noqa: UP007
-    if origin in (list, dict, tuple):
-        return origin[tuple(_pydantic_twin(a) for a in args)]
-    return hint
-
-
-def _validated_as(hint: Any) -> GetPydanticSchema:
-    return GetPydanticSchema(lambda _source, handler: handler(_pydantic_twin(hint)))
 
 
 def _spec_schema(_source: Any, handler: Any) -> core_schema.CoreSchema:
@@ -278,12 +245,10 @@ class ExperimentView(TypedDict):
     cancel_requested: bool
     summary: Annotated[
         Summary | None,
-        _validated_as(Summary | None),
         Field(description="docs/contract.md § Result `summary`; null until it has finished."),
     ]
     diagnosis: Annotated[
         Diagnosis | None,
-        _validated_as(Diagnosis | None),
         Field(description="Verdict, evidence and remedies; null until it has finished."),
     ]
     error: Annotated[str | None, Field(description="Why it failed, for a person.")]
@@ -370,6 +335,34 @@ class SweepPage(TypedDict):
 
     items: list[SweepListItem]
     next_cursor: str | None
+
+
+# --- activations --------------------------------------------------------------------------
+
+
+class ActivationInfo(TypedDict):
+    """One activation as ``GET /v1/activations`` describes it."""
+
+    name: str
+    formula: str
+    derivative: str
+    derivative_max: float
+    #: None where the maximum is a plateau (ReLU, leaky ReLU, linear).
+    derivative_max_at: float | None
+    derivative_at_0: float
+    flat_threshold: float
+    #: [low, high] intervals where |phi'| < flat_threshold; None for an unbounded end.
+    flat_ranges: list[list[float | None]]
+    batch_norm_rate: float
+
+
+@with_config(_exact())
+class Activations(TypedDict):
+    """``GET /v1/activations``: every activation and a link to their derivatives' plot."""
+
+    activations: list[ActivationInfo]
+    flat_threshold: Annotated[float, Field(description="|phi'| below this counts as flat.")]
+    links: dict[ActivationPlotName, str]
 
 
 # --- problems and health ----------------------------------------------------------------

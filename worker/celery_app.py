@@ -19,10 +19,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from celery import Celery  # noqa: E402  (after the BLAS variables, on purpose)
 
-from core.queue import TASK_RUN_EXPERIMENT, celery_config  # noqa: E402
+from core.queue import celery_config  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 
-__all__ = ["TASK_RUN_EXPERIMENT", "app", "celery_app"]
+__all__ = ["app", "celery_app"]
 
 celery_app = Celery("gradatlas", include=["worker.tasks"])
 celery_app.add_defaults(lambda: {**celery_config(get_settings())})

@@ -9,11 +9,12 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Reject
 
+from core.queue import TASK_RUN_EXPERIMENT
 from core.result import ProgressDict
 from core.settings import get_settings
 from core.store import Store
 from worker import heartbeat
-from worker.celery_app import TASK_RUN_EXPERIMENT, celery_app
+from worker.celery_app import celery_app
 from worker.runner import ExperimentRunner
 
 log = logging.getLogger(__name__)

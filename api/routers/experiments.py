@@ -17,6 +17,7 @@ from api.openapi import DOC_422, DOC_503, SPEC_EXAMPLES, STATS_EXAMPLE, json_exa
 from api.services import experiments
 from api.views import experiment_page, experiment_view
 from core.errors import Conflict
+from core.result import ResultDict
 from core.spec import ExperimentSpec
 from core.store.aio import AsyncReader
 from core.views import EXPERIMENT_EXAMPLE, ExperimentPage, ExperimentView, Status
@@ -98,6 +99,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
 
 @router.get(
     "/{experiment_id}/stats",
+    response_model=ResultDict,
     summary="The recorded statistics (docs/contract.md § Result); partial while running",
     description="Served as stored, gzip'd (`Content-Encoding: gzip`) to clients that accept "
     "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",

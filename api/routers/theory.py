@@ -14,8 +14,9 @@ from api.services import figures
 from core import plots, theory
 from core.errors import FieldError, SpecError
 from core.plots.activations import MAX_X
-from core.result import json_safe
+from core.result import Theory, json_safe
 from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
+from core.views import Activations
 
 router = APIRouter(tags=["theory"])
 
@@ -48,6 +49,7 @@ ACTIVATIONS_EXAMPLE = {
 
 @router.get(
     "/v1/theory",
+    response_model=Theory,
     summary="Mean-field prediction of how gradients scale with depth",
     description="For a plain network of `depth` hidden layers of `width` units "
     "(`n_features` inputs and `n_classes` outputs, default: as wide as the hidden layers): "
@@ -92,6 +94,7 @@ def get_theory(
 
 @router.get(
     "/v1/activations",
+    response_model=Activations,
     summary="The activation functions: formula, derivative, where it is flat",
     description="For each activation: its formula and derivative, the derivative's maximum "
     "(sigmoid: 0.25 at 0, so each sigmoid layer passes at most a quarter of the gradient), "
@@ -100,7 +103,7 @@ def get_theory(
     responses={200: json_example(ACTIVATIONS_EXAMPLE)},
 )
 def list_activations() -> Response:
-    body = {
+    body: Activations = {
         "activations": list(theory.ACTIVATION_INFO.values()),
         "flat_threshold": theory.FLAT_DERIVATIVE,
         "links": {

@@ -135,15 +135,20 @@ def cancel(
     """
     sweep, records = load(store, sweep_id)
     stopping = False
-    for record in records:
-        if record is None or record.final:
-            continue
+    revoked: list[str] = []
+    # Every record first and the revokes after: a revoke is a broadcast (tens of ms), and
+    # a running child that stops meanwhile would free a worker to claim a queued sibling.
+    # Queued children first, for the same reason.
+    live = [r for r in records if r is not None and not r.final]
+    for record in sorted(live, key=lambda r: r.status != "queued"):
         try:
             outcome = store.request_cancel(record.id)
         except (Conflict, NotFound):  # it finished, or went, meanwhile
             continue
         if outcome == "cancelled":
-            dispatcher.revoke(record.id)
+            revoked.append(record.id)
         else:
             stopping = True
+    for exp_id in revoked:
+        dispatcher.revoke(exp_id)
     return sweep, SweepStore(store).children(sweep), stopping

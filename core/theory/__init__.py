@@ -23,7 +23,7 @@ recurrences and their quadrature, ``catalogue`` the activations described for
 ``GET /v1/activations``, and ``predict`` turns them into predictions for a spec.
 """
 
-from core.theory.catalogue import ACTIVATION_INFO, ActivationInfo, activation_info
+from core.theory.catalogue import ACTIVATION_INFO, activation_info
 from core.theory.functions import FLAT_DERIVATIVE, dphi, phi
 from core.theory.meanfield import batch_norm_rate, chi, gauss_expect, q_star, sigma_w2
 from core.theory.predict import predict, predict_for
@@ -31,7 +31,6 @@ from core.theory.predict import predict, predict_for
 __all__ = [
     "ACTIVATION_INFO",
     "FLAT_DERIVATIVE",
-    "ActivationInfo",
     "activation_info",
     "batch_norm_rate",
     "chi",

@@ -6,12 +6,11 @@ with the flat stretches' ends refined by bisection (a few milliseconds).
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 import numpy as np
 
 from core.theory.functions import FLAT_DERIVATIVE, Fn, pair
 from core.theory.meanfield import batch_norm_rate
+from core.views import ActivationInfo
 
 _ACTIVATION_TEXT: dict[str, tuple[str, str]] = {
     "sigmoid": ("1 / (1 + exp(-x))", "sigmoid(x) (1 - sigmoid(x))"),
@@ -30,22 +29,6 @@ _ACTIVATION_TEXT: dict[str, tuple[str, str]] = {
     ),
     "linear": ("x", "1"),
 }
-
-
-class ActivationInfo(TypedDict):
-    """One activation as ``GET /v1/activations`` describes it."""
-
-    name: str
-    formula: str
-    derivative: str
-    derivative_max: float
-    #: None where the maximum is a plateau (ReLU, leaky ReLU, linear).
-    derivative_max_at: float | None
-    derivative_at_0: float
-    flat_threshold: float
-    #: [low, high] intervals where |phi'| < flat_threshold; None for an unbounded end.
-    flat_ranges: list[list[float | None]]
-    batch_norm_rate: float
 
 
 #: The x range searched for the derivative's maximum and its flat stretches.

@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     # The engine (NumPy) loads only for a run, not for `gradatlas spec` or --help.
     from core.errors import GradatlasError
     from core.result_io import save_json, save_npz
-    from core.train import run_experiment
+    from core.train import train
 
     total = spec.total_steps
     with report.ProgressBar("step", disable=args.quiet) as bar, GracefulInterrupt() as interrupt:
@@ -120,17 +120,17 @@ def _run(args: argparse.Namespace) -> int:
             bar.show(spec.name, progress.step, total, epoch=progress.epoch)
 
         try:
-            result = run_experiment(
-                spec, on_progress=on_progress, should_stop=lambda: interrupt.requested
-            )
+            run = train(spec, on_progress=on_progress, should_stop=lambda: interrupt.requested)
         except GradatlasError as exc:
             bar.close()
             print(f"gradatlas: run failed: {exc}", file=sys.stderr)
             return EXIT_FAILED
 
     (out / "spec.json").write_text(spec.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    # JSON once, for result.json and the report; the .npz straight from the arrays.
+    result = run.to_json()
     save_json(result, out / "result.json")
-    save_npz(result, out / "result.npz")
+    save_npz(run, out / "result.npz")
     if not args.quiet:
         lines = report.run_lines(
             spec.name, result["summary"], result["diagnosis"], spec.model.depth

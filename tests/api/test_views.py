@@ -103,6 +103,16 @@ CALLS: dict[tuple[str, str], list[tuple[dict[str, Any], Any, bool]]] = {
     ("GET", "/v1/sweeps"): [({}, None, False), ({"limit": 1}, None, False)],
     ("GET", "/v1/sweeps/{sweep_id}"): [({}, None, False), ({}, None, True)],
     ("POST", "/v1/sweeps/{sweep_id}/cancel"): [({}, None, True)],
+    ("GET", "/v1/experiments/{experiment_id}/stats"): [({}, None, False)],
+    ("GET", "/v1/theory"): [
+        ({"activation": "sigmoid", "depth": 5}, None, False),
+        (
+            {"activation": "relu", "depth": 4, "init": "xavier_normal", "batch_norm": True},
+            None,
+            False,
+        ),
+    ],
+    ("GET", "/v1/activations"): [({}, None, False)],
     ("GET", "/healthz"): [({}, None, False)],
     ("GET", "/readyz"): [({}, None, False)],
 }
