@@ -27,6 +27,7 @@ from core.errors import (
     field_errors,
     summary,
 )
+from core.views import PROBLEM_EXAMPLE
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +42,7 @@ _SLUGS = {
     503: "unavailable",
 }
 #: An example for the OpenAPI docs.
-EXAMPLE_422 = {
-    "type": "urn:gradatlas:problem:invalid-spec",
-    "title": "Invalid experiment spec",
-    "status": 422,
-    "detail": "1 field is invalid: model.depth: Input should be less than or equal to 500",
-    "instance": "/v1/experiments",
-    "errors": [
-        {
-            "field": "model.depth",
-            "message": "Input should be less than or equal to 500",
-            "limit": {"le": 500},
-            "input": 900,
-        }
-    ],
-}
+EXAMPLE_422 = PROBLEM_EXAMPLE
 
 
 def problem(

@@ -14,17 +14,9 @@ from core.errors import Conflict, NotFound, StoreUnavailable
 from core.settings import Settings
 from core.store import ExperimentRecord, Store, SweepPage, SweepRecord, SweepStore
 from core.sweep import SweepChild, check_children, expand
+from core.views import SWEEP_EXAMPLE
 
-REQUEST_EXAMPLE: dict[str, Any] = {
-    "name": "activation-by-depth",
-    "base": {
-        "seed": 0,
-        "model": {"width": 64, "init": "xavier_normal"},
-        "data": {"dataset": "gaussian", "n_samples": 1000},
-        "training": {"epochs": 5},
-    },
-    "grid": {"model.activation": ["sigmoid", "relu"], "model.depth": [5, 10, 20, 40]},
-}
+REQUEST_EXAMPLE: dict[str, Any] = {k: SWEEP_EXAMPLE[k] for k in ("name", "base", "grid")}
 
 
 class SweepRequest(BaseModel):
