@@ -90,9 +90,11 @@ def phase_diagram(runs: Sequence[SweepRun], scale: Scale = "absolute") -> Figure
             counts[j, i] += 1
     measured = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     handles = _cells(fig, ax, measured, scale)
-    edge_note, more = _edge(ax, chi, _numeric(xs) and _numeric(ys))
+    edge_note, more = _edge(ax, chi, (_numeric(xs), _numeric(ys)))
     if handles or more:
-        ax.legend(handles=more + handles, fontsize=LEGEND_SIZE, loc="upper right")
+        # Below the axes: inside, it would hide cells.
+        ax.legend(handles=more + handles, fontsize=LEGEND_SIZE, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.13), ncol=3, frameon=False)  # fmt: skip
     ax.set_xticks(range(len(xs)), [_label(v) for v in xs], fontsize=9)
     ax.set_yticks(range(len(ys)), [_label(v) for v in ys], fontsize=9)
     ax.set_xlabel(x_path)
@@ -138,31 +140,46 @@ def _cells(fig: Figure, ax: Axes, measured: F64, scale: Scale) -> list[Any]:
     return [] if np.isfinite(measured).all() else [Patch(color="0.85", label="not finished")]
 
 
-def _edge(ax: Axes, chi_log: F64, numeric: bool) -> tuple[str, list[Any]]:
-    """Draw chi_1 = 1 over the cells' log chi_1; say where the theory puts the grid."""
+def _crossing(a: float, b: float, numeric: bool) -> float | None:
+    """Where between two neighbouring cells (0 and 1) log chi_1 crosses 0, if it does:
+    interpolated along a numeric axis, half-way along a categorical one."""
+    if not (np.isfinite(a) and np.isfinite(b)) or abs(a) < ON_EDGE or abs(b) < ON_EDGE:
+        return None
+    if a * b > 0:
+        return None
+    return a / (a - b) if numeric else 0.5
+
+
+def _edge(ax: Axes, chi_log: F64, numeric: tuple[bool, bool]) -> tuple[str, list[Any]]:
+    """Draw chi_1 = 1 on the cells' log chi_1 (segments between cells whose phases
+    differ, outlines round cells exactly on it); say where the theory puts the grid."""
     known = chi_log[np.isfinite(chi_log)]
     if not known.size:
         return "mean-field theory does not apply here (batch norm or residual): no χ₁ line", []
-    on_edge = np.abs(chi_log) < ON_EDGE
-    for j, i in zip(*np.nonzero(on_edge), strict=True):
-        ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, ec="k", lw=2.0))
-    crosses = bool((known < -ON_EDGE).any() and (known > ON_EDGE).any())
-    if crosses and min(chi_log.shape) >= 2:
-        grid_y, grid_x = np.mgrid[0 : chi_log.shape[0], 0 : chi_log.shape[1]]
-        ax.contour(grid_x, grid_y, np.ma.masked_invalid(chi_log), levels=[0.0], colors="k",
-                   linewidths=2.2)  # fmt: skip
-    elif crosses:  # one row or column: mark the gaps where the sign changes
-        flat = chi_log.ravel()
-        for k in range(flat.size - 1):
-            a, b = flat[k], flat[k + 1]
-            if np.isfinite(a) and np.isfinite(b) and a * b < 0:
-                at = k + (a / (a - b) if numeric else 0.5)
-                if chi_log.shape[0] == 1:
-                    ax.axvline(at, color="k", lw=2.2)
-                else:
-                    ax.axhline(at, color="k", lw=2.2)
-    if crosses or on_edge.any():
-        line = Line2D([], [], color="k", lw=2.2, label="theory: χ₁ = 1 (edge of chaos)")
-        return "black: the theory's χ₁ = 1; ordered (vanishing) below it, chaotic above", [line]
+    ny, nx = chi_log.shape
+    drawn = False
+    for j in range(ny):
+        for i in range(nx):
+            if abs(chi_log[j, i]) < ON_EDGE:
+                ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, ec="k", lw=2.2))
+            if (
+                i + 1 < nx
+                and (t := _crossing(chi_log[j, i], chi_log[j, i + 1], numeric[0])) is not None
+            ):
+                ax.plot([i + t, i + t], [j - 0.5, j + 0.5], color="k", lw=2.6)
+                drawn = True
+            if (
+                j + 1 < ny
+                and (t := _crossing(chi_log[j, i], chi_log[j + 1, i], numeric[1])) is not None
+            ):
+                ax.plot([i - 0.5, i + 0.5], [j + t, j + t], color="k", lw=2.6)
+                drawn = True
+    handles: list[Any] = []
+    if drawn:
+        handles.append(Line2D([], [], color="k", lw=2.6, label="theory: χ₁ = 1 (edge of chaos)"))
+    if (np.abs(known) < ON_EDGE).any():
+        handles.append(Patch(fill=False, ec="k", lw=2.2, label="theory: χ₁ = 1 in this cell"))
+    if handles:
+        return "black: the theory's χ₁ = 1, between order (χ₁ < 1) and chaos (χ₁ > 1)", handles
     side = "< 1: ordered, vanishing" if known.max() < 0 else "> 1: chaotic, exploding"
     return f"the theory's χ₁ {side} in every cell (no edge of chaos in this grid)", []

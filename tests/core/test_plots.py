@@ -173,7 +173,8 @@ def test_a_level_profile_spans_six_decades_unless_zoomed(
     deep = arrays(runs["vanishing"][1])
     top = experiment.gradient_profile(deep).axes[0]
     measured = np.log10(deep.stat("grad_norm")[0])
-    assert top.get_ylim()[0] <= measured.min() and top.get_ylim()[1] >= measured.max()
+    assert top.get_ylim()[0] <= measured.min()
+    assert top.get_ylim()[1] >= measured.max()
 
 
 def heat_mesh(result: RunResult, scale: Any = "absolute") -> QuadMesh:
