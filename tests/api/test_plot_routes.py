@@ -41,7 +41,7 @@ def test_every_plot_of_a_finished_experiment(
     assert store.get_blob(NAMESPACE, experiment_plot_key(done, name, fmt)) == data
     if name == "gradient-profile" and fmt == "svg":
         # Matplotlib writes each text as a comment: the theory's line is in the legend.
-        assert b"mean-field theory" in data
+        assert b"mean-field theory (step 0)" in data
 
 
 def test_etag_304_and_the_cached_bytes_are_served(app: tuple[TestClient, Store], done: str) -> None:
@@ -92,7 +92,7 @@ def test_queued_is_409_and_running_is_rendered_but_not_cached(
     store.renew(exp_id, claim.attempt, lease_s=60, result=encode_result(partial))
     r = c.get(f"/v1/experiments/{exp_id}/plots/gradient-profile.svg")
     data = check_image(r, "svg")
-    assert b"mean-field theory" in data
+    assert b"mean-field theory (step 0)" in data
     assert r.headers["cache-control"] == "no-store"
     assert "etag" not in r.headers
     assert store.get_blob(NAMESPACE, experiment_plot_key(exp_id, "gradient-profile", "svg")) is None

@@ -73,7 +73,7 @@ def test_sweep_plots_group_by_what_varies() -> None:
         assert float(root.attrib["height"].removesuffix("pt")) == pytest.approx(
             HEIGHTS[name] * 0.72
         )
-        assert root.findtext(f"{SVG_NS}desc") == captions.SWEEP[name].caption  # type: ignore[index]
+        assert root.findtext(f"{SVG_NS}desc") == captions.SWEEP[name].caption
         assert png_shape(plots.render_sweep(name, children, "png")) == (HEIGHTS[name], WIDTH)
         assert plots.render_sweep(name, children, "pdf").startswith(b"%PDF-")
     empty = plots.render_sweep("ratio-vs-depth", [(tiny_spec(activation="relu"), None)], "png")
@@ -91,6 +91,16 @@ def mesh_of(fig: Figure) -> QuadMesh:
     return next(c for c in fig.axes[0].collections if isinstance(c, QuadMesh))
 
 
+def cells_of(fig: Figure) -> np.ma.MaskedArray[Any, Any]:
+    cells = mesh_of(fig).get_array()
+    assert cells is not None
+    return np.ma.asarray(cells)
+
+
+def xdata(line: Line2D) -> list[float]:
+    return [float(x) for x in np.asarray(line.get_xdata())]
+
+
 def edge_lines(fig: Figure) -> list[Line2D]:
     return [ln for ln in fig.axes[0].lines if ln.get_color() == "k"]
 
@@ -102,7 +112,7 @@ def test_phase_diagram_cells_are_the_measured_ratios_in_axis_order(init_by_depth
     # Categories keep the grid's order; numbers go up (depth was given 6, 2).
     assert [t.get_text() for t in ax.get_xticklabels()] == ["normal", "standard", "xavier_normal"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["2", "6"]
-    cells = np.ma.filled(mesh_of(fig).get_array(), np.nan).reshape(2, 3)
+    cells = np.ma.filled(cells_of(fig), np.nan).reshape(2, 3)
     for spec, result in init_by_depth:
         assert result is not None
         i = ["normal", "standard", "xavier_normal"].index(spec.model.init)
@@ -120,7 +130,7 @@ def test_phase_diagram_draws_the_edge_of_chaos_where_chi_1_crosses_1(init_by_dep
     lines = edge_lines(fig)
     assert len(lines) == 2
     for line in lines:
-        assert list(line.get_xdata()) == [0.5, 0.5]
+        assert xdata(line) == [0.5, 0.5]
     # Xavier on square tanh layers sits exactly on chi_1 = 1: outlined cells.
     outlined = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and not p.get_fill()]
     assert sorted(p.get_x() for p in outlined) == [1.5, 1.5]
@@ -134,7 +144,7 @@ def test_phase_diagram_interpolates_along_a_numeric_axis() -> None:
     # log chi_1 from -1 to +3 along x: crossing a quarter of the way from cell 0 to 1.
     chi_log = np.array([[-1.0, 3.0], [-1.0, 3.0]])
     phase._edge(ax, chi_log, (True, True))
-    assert [list(ln.get_xdata()) for ln in ax.lines] == [[0.25, 0.25], [0.25, 0.25]]
+    assert [xdata(ln) for ln in ax.lines] == [[0.25, 0.25], [0.25, 0.25]]
     ax.cla()
     note, handles = phase._edge(ax, np.full((2, 2), -0.5), (True, True))
     assert "ordered" in note
@@ -154,7 +164,7 @@ def test_phase_diagram_of_a_grid_not_over_two_fields_says_so() -> None:
     specs = [tiny_spec(init=i, depth=d) for i in ("normal", "standard") for d in (2, 4)]
     partial: Runs = [(s, None) for s in specs]
     fig = phase.phase_diagram(partial)
-    assert np.ma.getmaskarray(mesh_of(fig).get_array()).all()
+    assert np.ma.getmaskarray(cells_of(fig)).all()
     assert len(edge_lines(fig)) == 2
 
 
