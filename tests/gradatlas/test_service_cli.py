@@ -327,7 +327,10 @@ def test_sweep_wait_prints_the_table(cli: Run, service_url: str, tmp_path: Path)
     lines = out.splitlines()
     sweep_id = lines[0]
     assert lines[1] == f"{sweep_id} cli-sweep: succeeded (2 succeeded)"
-    assert lines[2].split() == ["PARAMS", "STATUS", "RATIO", "DECAY", "VAL", "ACC", "VERDICT", "ID"]
+    assert lines[2].split() == [
+        *("PARAMS", "STATUS", "BACKPROP", "0/LAST", "BACKPROP", "/LAYER"),
+        *("WEIGHT-GRAD", "0/LAST", "WEIGHT-GRAD", "/LAYER", "VAL", "ACC", "VERDICT", "ID"),
+    ]
     assert [line.split()[:2] for line in lines[3:]] == [
         ["model.depth=2", "succeeded"],
         ["model.depth=6", "succeeded"],
