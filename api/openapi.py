@@ -96,13 +96,14 @@ DOC_422 = {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}}
 DOC_503 = problem_doc(503, "Store unavailable", "Redis cannot be reached: Connection refused.")
 
 IMAGE_DOC: dict[str, Any] = {
-    "description": "The figure, 800 pixels wide: PNG or SVG as the extension says. "
+    "description": "The figure, 800 pixels wide: PNG, SVG or PDF as the extension says. "
     "Final figures carry an `ETag` (answer 304 to `If-None-Match`) and are cached; "
     "every image is sent with `X-Content-Type-Options: nosniff` and a "
     "`Content-Security-Policy` that runs nothing.",
     "content": {
         "image/png": {"schema": {"type": "string", "format": "binary"}},
         "image/svg+xml": {"schema": {"type": "string"}},
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
     },
 }
 NOT_MODIFIED_DOC: dict[str, Any] = {"description": "Not modified: the `ETag` sent still holds."}

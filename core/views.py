@@ -27,7 +27,9 @@ __all__ = [
     "COMPARE_PLOT_NAMES",
     "EXPERIMENT_EXAMPLE",
     "FINAL_STATUSES",
+    "PLOT_FORMATS",
     "PLOT_NAMES",
+    "PLOT_SCALES",
     "PROBLEM_EXAMPLE",
     "STATUSES",
     "SWEEP_EXAMPLE",
@@ -45,7 +47,11 @@ __all__ = [
     "ExperimentView",
     "FinalStatus",
     "Liveness",
+    "PlotFormat",
+    "PlotInfo",
+    "PlotList",
     "PlotName",
+    "PlotScale",
     "ProblemView",
     "ProgressView",
     "Readiness",
@@ -77,13 +83,25 @@ ChildStatus = Literal[Status, "expired"]
 
 # --- plot names -------------------------------------------------------------------------
 
-#: ``GET /v1/experiments/{id}/plots/{name}.{png,svg}``.
+#: The formats every figure is served in (``NAME.png``, ``NAME.svg``, ``NAME.pdf``).
+PlotFormat = Literal["png", "svg", "pdf"]
+PLOT_FORMATS: tuple[PlotFormat, ...] = get_args(PlotFormat)
+#: ``?scale=``: ``absolute`` (fixed ranges, so two runs compare side by side) or ``auto``
+#: (zoomed to this run's numbers).
+PlotScale = Literal["absolute", "auto"]
+PLOT_SCALES: tuple[PlotScale, ...] = get_args(PlotScale)
+#: ``GET /v1/experiments/{id}/plots/{name}.{png,svg,pdf}``.
 PlotName = Literal[
-    "gradient-profile", "gradient-heatmap", "training-curves", "activations", "update-ratio"
+    "gradient-profile",
+    "gradient-heatmap",
+    "training-curves",
+    "activations",
+    "update-ratio",
+    "gradient-histograms",
 ]
 PLOT_NAMES: tuple[PlotName, ...] = get_args(PlotName)
-#: ``GET /v1/sweeps/{id}/plots/{name}.{png,svg}``.
-SweepPlotName = Literal["gradient-profiles", "ratio-vs-depth"]
+#: ``GET /v1/sweeps/{id}/plots/{name}.{png,svg,pdf}``.
+SweepPlotName = Literal["gradient-profiles", "ratio-vs-depth", "phase-diagram"]
 SWEEP_PLOT_NAMES: tuple[SweepPlotName, ...] = get_args(SweepPlotName)
 #: ``GET /v1/compare/plots/{name}.{png,svg}``.
 ComparePlotName = Literal["gradient-profile"]
@@ -151,6 +169,9 @@ SWEEP_ROW_EXAMPLE: dict[str, Any] = {
     "gradient_ratio_log10": -11.8,
     "backprop_ratio_log10": -11.9,
     "decay_per_layer": 0.24,
+    "weight_grad_ratio_log10": -11.8,
+    "weight_grad_decay_per_layer": 0.24,
+    "backprop_decay_per_layer": 0.25,
     "final_val_accuracy": 0.51,
     "verdict": "vanishing",
     "error": None,
@@ -222,7 +243,10 @@ class ExperimentLinks(TypedDict):
     self: str
     stats: str
     cancel: str
-    plots: Annotated[dict[PlotName, str], Field(description="Each figure, as PNG.")]
+    plots: Annotated[
+        dict[PlotName, str],
+        Field(description="Each figure, as PNG (captions: `GET .../plots`)."),
+    ]
 
 
 @with_config(_exact(EXPERIMENT_EXAMPLE))
@@ -282,12 +306,40 @@ class SweepRow(TypedDict):
     params: Annotated[dict[str, Any], Field(description="The grid's value of each path.")]
     status: ChildStatus
     progress: Annotated[float, Field(ge=0, le=1)]
-    gradient_ratio_log10: float | None
-    backprop_ratio_log10: float | None
-    decay_per_layer: float | None
-    final_val_accuracy: float | None
-    verdict: str | None
-    error: str | None
+    gradient_ratio_log10: Annotated[
+        float | None, Field(description="As `weight_grad_ratio_log10` (the older name).")
+    ]
+    backprop_ratio_log10: Annotated[
+        float | None,
+        Field(
+            description="log10 of the back-propagated norm ||dL/dz|| at layer 0 over the "
+            "last hidden layer, at step 0 (below 0: vanishing toward the input)."
+        ),
+    ]
+    decay_per_layer: Annotated[
+        float | None, Field(description="As `weight_grad_decay_per_layer` (the older name).")
+    ]
+    weight_grad_ratio_log10: Annotated[
+        float | None,
+        Field(
+            description="log10 of the weight-gradient norm ||dL/dW|| of layer 0 over the "
+            "last hidden layer, at step 0."
+        ),
+    ]
+    weight_grad_decay_per_layer: Annotated[
+        float | None,
+        Field(
+            description="Factor per layer of the weight-gradient norm toward the input, "
+            "from a least-squares line at step 0 (below 1: shrinking)."
+        ),
+    ]
+    backprop_decay_per_layer: Annotated[
+        float | None,
+        Field(description="The same factor for the back-propagated norm ||dL/dz||."),
+    ]
+    final_val_accuracy: Annotated[float | None, Field(description="At the last epoch.")]
+    verdict: Annotated[str | None, Field(description="The diagnosis' verdict.")]
+    error: Annotated[str | None, Field(description="Why the child failed.")]
 
 
 @with_config(_exact())
@@ -335,6 +387,38 @@ class SweepPage(TypedDict):
 
     items: list[SweepListItem]
     next_cursor: str | None
+
+
+# --- figures ------------------------------------------------------------------------------
+
+_PLOT_INFO_EXAMPLE: dict[str, Any] = {
+    "name": "gradient-profile",
+    "title": "Gradient profile",
+    "caption": "log10 of the weight-gradient norm (top) and of the back-propagated norm "
+    "(bottom) against layer ...",
+    "urls": {f: f"/v1/experiments/{_ID}/plots/gradient-profile.{f}" for f in PLOT_FORMATS},
+}
+
+
+@with_config(_exact(_PLOT_INFO_EXAMPLE))
+class PlotInfo(TypedDict):
+    """One figure: its name, what it is called, how to read it, and where to get it."""
+
+    name: PlotName
+    title: str
+    caption: Annotated[str, Field(description="What is drawn and how to read it.")]
+    urls: Annotated[
+        dict[PlotFormat, str],
+        Field(description="The figure in each format; add `?scale=auto` to zoom to this run."),
+    ]
+
+
+@with_config(_exact({"experiment_id": _ID, "plots": [_PLOT_INFO_EXAMPLE]}))
+class PlotList(TypedDict):
+    """``GET /v1/experiments/{id}/plots``: every figure of an experiment, with its caption."""
+
+    experiment_id: str
+    plots: list[PlotInfo]
 
 
 # --- activations --------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from gradatlas.types import (
     Activations,
     Experiment,
     ImageFormat,
+    ImageScale,
     Page,
+    PlotList,
     ResultDict,
     Status,
     Sweep,
@@ -122,8 +124,17 @@ class AsyncClient:
     async def delete(self, experiment_id: str) -> None:
         await self._send(ep.delete(experiment_id))
 
-    async def plot(self, experiment_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
-        return await self._send(ep.plot(experiment_id, name, fmt))
+    async def plot(
+        self,
+        experiment_id: str,
+        name: str,
+        fmt: ImageFormat = "png",
+        scale: ImageScale | None = None,
+    ) -> bytes:
+        return await self._send(ep.plot(experiment_id, name, fmt, scale))
+
+    async def plots(self, experiment_id: str) -> PlotList:
+        return await self._send(ep.plots(experiment_id))
 
     async def remedy(self, experiment_id: str, k: int) -> Experiment:
         return await self._send(ep.remedy(experiment_id, k))
@@ -160,8 +171,10 @@ class AsyncClient:
     async def cancel_sweep(self, sweep_id: str) -> Sweep:
         return await self._send(ep.cancel_sweep(sweep_id))
 
-    async def sweep_plot(self, sweep_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
-        return await self._send(ep.sweep_plot(sweep_id, name, fmt))
+    async def sweep_plot(
+        self, sweep_id: str, name: str, fmt: ImageFormat = "png", scale: ImageScale | None = None
+    ) -> bytes:
+        return await self._send(ep.sweep_plot(sweep_id, name, fmt, scale))
 
     async def wait_sweep(
         self,

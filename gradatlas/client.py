@@ -35,7 +35,9 @@ from gradatlas.types import (
     Activations,
     Experiment,
     ImageFormat,
+    ImageScale,
     Page,
+    PlotList,
     ResultDict,
     Status,
     Sweep,
@@ -138,9 +140,20 @@ class Client:
         """Forget a finished experiment; ``Conflict`` while it is queued or running."""
         self._send(ep.delete(experiment_id))
 
-    def plot(self, experiment_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
-        """A figure's bytes; ``name`` is one of docs/contract.md § HTTP API's plot names."""
-        return self._send(ep.plot(experiment_id, name, fmt))
+    def plot(
+        self,
+        experiment_id: str,
+        name: str,
+        fmt: ImageFormat = "png",
+        scale: ImageScale | None = None,
+    ) -> bytes:
+        """A figure's bytes (PNG, SVG or PDF); ``name`` is one of ``plots()``'s names and
+        ``scale="auto"`` zooms to the run (the server's default is ``absolute``)."""
+        return self._send(ep.plot(experiment_id, name, fmt, scale))
+
+    def plots(self, experiment_id: str) -> PlotList:
+        """Every figure of an experiment: name, title, caption and a URL per format."""
+        return self._send(ep.plots(experiment_id))
 
     def remedy(self, experiment_id: str, k: int) -> Experiment:
         """Submit the spec changed by remedy ``k`` (from 0) of a finished run's diagnosis."""
@@ -180,8 +193,10 @@ class Client:
         """Cancel every child still queued or running; finished ones are kept."""
         return self._send(ep.cancel_sweep(sweep_id))
 
-    def sweep_plot(self, sweep_id: str, name: str, fmt: ImageFormat = "png") -> bytes:
-        return self._send(ep.sweep_plot(sweep_id, name, fmt))
+    def sweep_plot(
+        self, sweep_id: str, name: str, fmt: ImageFormat = "png", scale: ImageScale | None = None
+    ) -> bytes:
+        return self._send(ep.sweep_plot(sweep_id, name, fmt, scale))
 
     def wait_sweep(
         self,

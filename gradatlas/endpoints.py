@@ -15,7 +15,9 @@ from gradatlas.types import (
     Activations,
     Experiment,
     ImageFormat,
+    ImageScale,
     Page,
+    PlotList,
     ResultDict,
     Status,
     Sweep,
@@ -83,8 +85,15 @@ def delete(experiment_id: str) -> Call[None]:
     return Call("DELETE", _experiment(experiment_id), read_nothing)
 
 
-def plot(experiment_id: str, name: str, fmt: ImageFormat) -> Call[bytes]:
-    return Call("GET", _experiment(experiment_id, f"/plots/{_seg(name)}.{fmt}"), read_bytes)
+def plot(
+    experiment_id: str, name: str, fmt: ImageFormat, scale: ImageScale | None = None
+) -> Call[bytes]:
+    path = _experiment(experiment_id, f"/plots/{_seg(name)}.{fmt}")
+    return Call("GET", path, read_bytes, params=_query(scale=scale))
+
+
+def plots(experiment_id: str) -> Call[PlotList]:
+    return Call("GET", _experiment(experiment_id, "/plots"), read_json(PlotList))
 
 
 def remedy(experiment_id: str, k: int) -> Call[Experiment]:
@@ -116,8 +125,11 @@ def cancel_sweep(sweep_id: str) -> Call[Sweep]:
     return Call("POST", _sweep(sweep_id, "/cancel"), read_json(Sweep))
 
 
-def sweep_plot(sweep_id: str, name: str, fmt: ImageFormat) -> Call[bytes]:
-    return Call("GET", _sweep(sweep_id, f"/plots/{_seg(name)}.{fmt}"), read_bytes)
+def sweep_plot(
+    sweep_id: str, name: str, fmt: ImageFormat, scale: ImageScale | None = None
+) -> Call[bytes]:
+    path = _sweep(sweep_id, f"/plots/{_seg(name)}.{fmt}")
+    return Call("GET", path, read_bytes, params=_query(scale=scale))
 
 
 # ---------------------------------------------------------------- no training

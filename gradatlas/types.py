@@ -7,14 +7,14 @@ nothing, so a client one version behind the service still reads what it gets.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from core.errors import FieldErrorJSON as ProblemField
 from core.result import Diagnosis, ResultDict, Summary, Theory
 from core.views import FINAL_STATUSES as FINAL
 from core.views import (
     ActivationInfo,
     Activations,
+    PlotInfo,
+    PlotList,
     Status,
     SweepListItem,
     SweepPage,
@@ -23,11 +23,12 @@ from core.views import (
 )
 from core.views import ExperimentPage as Page
 from core.views import ExperimentView as Experiment
+from core.views import PlotFormat as ImageFormat
+from core.views import PlotScale as ImageScale
 from core.views import ProblemView as Problem
 from core.views import ProgressView as ProgressInfo
 from core.views import SweepView as Sweep
 
-ImageFormat = Literal["png", "svg"]
 #: A sweep whose children ended differently is ``mixed``, and final too.
 SWEEP_FINAL: frozenset[str] = FINAL | {"mixed"}
 
@@ -39,7 +40,10 @@ __all__ = [
     "Diagnosis",
     "Experiment",
     "ImageFormat",
+    "ImageScale",
     "Page",
+    "PlotInfo",
+    "PlotList",
     "Problem",
     "ProblemField",
     "ProgressInfo",

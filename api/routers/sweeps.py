@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
 from api.http import accepted, json_response
 from api.openapi import DOC_422, DOC_503, image_responses, json_example, problem_doc
+from api.routers.plots import ScaleQuery
 from api.services import figures, sweeps
 from api.services.sweeps import REQUEST_EXAMPLE, SweepRequest
 from api.views import sweep_page, sweep_view
@@ -113,17 +114,26 @@ def cancel_sweep(sweep_id: str, store: StoreDep, dispatcher: DispatcherDep) -> R
     "/{sweep_id}/plots/{filename}",
     response_class=Response,
     summary="A figure of a sweep",
-    description="`filename` is `NAME.png` or `NAME.svg` with NAME one of: "
+    description="`filename` is `NAME.png`, `NAME.svg` or `NAME.pdf` with NAME one of: "
     f"{', '.join(SWEEP_PLOT_NAMES)}. `gradient-profiles` overlays every child's step-0 "
     "profiles, one colour per group (the values that vary, depth aside); `ratio-vs-depth` "
     "draws log10 gradient ratio against depth, one line per group, beside the mean-field "
-    "prediction. Children still queued are left out. Cached, with an `ETag`, once every "
-    "child is final.",
+    "prediction; `phase-diagram`, for a grid over two fields (say `model.init_gain` x "
+    "`model.depth`, or `model.activation` x `model.depth`), the measured log10 "
+    "back-propagated ratio as a heatmap over the two axes with the theory's chi_1 = 1 "
+    "line (any other grid: a figure saying so). Children still queued are left out. "
+    "`scale=auto` zooms to the sweep's numbers. Cached, with an `ETag`, once every child "
+    "is final.",
     responses=image_responses((404, DOC_404), (503, DOC_503)),
 )
 def sweep_plot(
-    sweep_id: str, filename: str, store: StoreDep, settings: SettingsDep, request: Request
+    sweep_id: str,
+    filename: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    request: Request,
+    scale: ScaleQuery = "absolute",
 ) -> Response:
     name, fmt = figures.parse_filename(filename, SWEEP_PLOT_NAMES, "sweep")
     _, records = sweeps.load(store, sweep_id)
-    return figures.sweep_figure(request, store, settings, sweep_id, records, name, fmt)
+    return figures.sweep_figure(request, store, settings, sweep_id, records, name, fmt, scale)

@@ -19,17 +19,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from importlib import metadata
+from typing import cast
 
 from fastapi import Request, Response
 
 from api.http import if_none_match
 from core import plots, theory
 from core.errors import Conflict, NotFound, StoreUnavailable
-from core.plots import FORMATS, MEDIA_TYPES, Format
+from core.plots import FORMATS, MEDIA_TYPES, SCALES, Format, Scale, captions
 from core.result import ResultDict
 from core.settings import Settings
 from core.store import ExperimentRecord, Store
-from core.views import PLOT_NAMES
+from core.views import PLOT_FORMATS, PLOT_NAMES, PlotList
 
 try:
     #: Part of every cache key and ETag: a release that draws differently re-renders.
@@ -64,7 +65,7 @@ def parse_filename(filename: str, names: Iterable[str], what: str) -> tuple[str,
             plots=valid,
             formats=list(FORMATS),
         )
-    return name, "svg" if fmt == "svg" else "png"
+    return name, cast(Format, fmt)
 
 
 def etag_for(*parts: str) -> str:
@@ -118,15 +119,35 @@ def retention_s(records: Iterable[ExperimentRecord], store: Store) -> int:
     return max(60, int(min(left, default=store.result_ttl_s)))
 
 
-def experiment_plot_key(experiment_id: str, name: str, fmt: str) -> str:
-    return f"{experiment_id}:{name}.{fmt}:{VERSION}"
+def experiment_plot_key(experiment_id: str, name: str, fmt: str, scale: Scale = "absolute") -> str:
+    return f"{experiment_id}:{name}.{fmt}:{scale}:{VERSION}"
 
 
 def forget_plots(store: Store, experiment_id: str) -> None:
     """Drop an experiment's cached figures (when it is deleted)."""
     for name in PLOT_NAMES:
         for fmt in FORMATS:
-            store.delete_blob(NAMESPACE, experiment_plot_key(experiment_id, name, fmt))
+            for scale in SCALES:
+                key = experiment_plot_key(experiment_id, name, fmt, cast(Scale, scale))
+                store.delete_blob(NAMESPACE, key)
+
+
+def plot_list(store: Store, experiment_id: str) -> PlotList:
+    """``GET /v1/experiments/{id}/plots``: every figure with its caption and URLs."""
+    record = store.get(experiment_id)  # NotFound for an unknown id
+    base = f"/v1/experiments/{record.id}/plots"
+    return {
+        "experiment_id": record.id,
+        "plots": [
+            {
+                "name": name,
+                "title": captions.EXPERIMENT[name].title,
+                "caption": captions.EXPERIMENT[name].caption,
+                "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
+            }
+            for name in PLOT_NAMES
+        ],
+    }
 
 
 def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> ResultDict:
@@ -147,24 +168,39 @@ def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> R
     return result
 
 
-def draw(record: ExperimentRecord, result: ResultDict, name: str, fmt: Format) -> bytes:
+#: The figures that draw the theory (the profile's line, the activation's largest phi').
+THEORY_PLOTS = frozenset({"gradient-profile", "activations"})
+
+
+def draw(
+    record: ExperimentRecord,
+    result: ResultDict,
+    name: str,
+    fmt: Format,
+    scale: Scale = "absolute",
+) -> bytes:
     """The experiment plot ``name``; the gradient profile beside its mean-field prediction."""
     predicted = None
-    if name == "gradient-profile":
+    if name in THEORY_PLOTS:
         # A partial result has no theory yet; the prediction needs only the spec.
         predicted = result.get("theory") or theory.predict(record.spec)
-    return plots.render(name, result, fmt, predicted)
+    return plots.render(name, result, fmt, predicted, scale)
 
 
 def experiment_figure(
-    request: Request, store: Store, settings: Settings, experiment_id: str, filename: str
+    request: Request,
+    store: Store,
+    settings: Settings,
+    experiment_id: str,
+    filename: str,
+    scale: Scale = "absolute",
 ) -> Response:
-    """``GET /v1/experiments/{id}/plots/{filename}``."""
+    """``GET /v1/experiments/{id}/plots/{filename}?scale=``."""
     name, fmt = parse_filename(filename, PLOT_NAMES, "experiment")
     record = store.get(experiment_id)
 
     def render() -> bytes:
-        return draw(record, load_result(store, record, settings.retry_after_s), name, fmt)
+        return draw(record, load_result(store, record, settings.retry_after_s), name, fmt, scale)
 
     if record.final and record.etag:
         return serve(
@@ -172,8 +208,8 @@ def experiment_figure(
             store,
             fmt,
             render,
-            key=experiment_plot_key(experiment_id, name, fmt),
-            etag=etag_for("experiment", record.etag, name, fmt),
+            key=experiment_plot_key(experiment_id, name, fmt, scale),
+            etag=etag_for("experiment", record.etag, name, fmt, scale),
             ttl_s=retention_s([record], store),
         )
     return serve(request, store, fmt, render, key=None, etag=None, ttl_s=None)
@@ -230,8 +266,9 @@ def sweep_figure(
     records: Sequence[ExperimentRecord | None],
     name: str,
     fmt: Format,
+    scale: Scale = "absolute",
 ) -> Response:
-    """``GET /v1/sweeps/{id}/plots/{name}.{fmt}`` over the sweep's child ``records``."""
+    """``GET /v1/sweeps/{id}/plots/{name}.{fmt}?scale=`` over the sweep's child ``records``."""
     present = [r for r in records if r is not None]
 
     def render() -> bytes:
@@ -241,11 +278,16 @@ def sweep_figure(
             with contextlib.suppress(Conflict, NotFound):
                 result = load_result(store, r, settings.retry_after_s)
             children.append((r.spec, result))
-        return plots.render_sweep(name, children, fmt)
+        return plots.render_sweep(name, children, fmt, scale)
 
     if all(r.final for r in present):
         etag = etag_for(
-            "sweep", sweep_id, name, fmt, *(f"{r.id}={r.etag or r.status}" for r in present)
+            "sweep",
+            sweep_id,
+            name,
+            fmt,
+            scale,
+            *(f"{r.id}={r.etag or r.status}" for r in present),
         )
         return serve(
             request,

@@ -1,16 +1,16 @@
 """Figures of experiments, comparisons and sweeps, rendered to PNG or SVG bytes.
 
-``render(name, result, fmt)`` draws one of the contract's plots of an
-experiment (``PLOTS``); ``render_sweep`` one of a sweep's (``SWEEP_PLOTS``);
+``render(name, result, fmt, theory, scale)`` draws one of the contract's plots
+of an experiment (``PLOTS``); ``render_sweep`` one of a sweep's (``SWEEP_PLOTS``);
 ``render_compare`` overlays several experiments; ``render_derivatives`` is the
 activation demo (all in ``registry``). Every figure is 800 pixels wide
 (``_style.WIDTH_IN`` at ``_style.DPI``) and the same data gives the same bytes.
 Rendering is CPU work: call it from a worker thread or process, never on an
-event loop.
+event loop. ``captions`` holds each figure's title and caption.
 """
 
-from core.plots import sweep
-from core.plots._style import DPI, FORMATS, MEDIA_TYPES, WIDTH_IN, Format
+from core.plots import captions, sweep
+from core.plots._style import DPI, FORMATS, MEDIA_TYPES, SCALES, WIDTH_IN, Format, Scale
 from core.plots.activations import check_derivative_args
 from core.plots.registry import (
     PLOTS,
@@ -29,12 +29,15 @@ __all__ = [
     "FORMATS",
     "MEDIA_TYPES",
     "PLOTS",
+    "SCALES",
     "SWEEP_PLOTS",
     "WIDTH_IN",
     "ExperimentPlot",
     "Format",
+    "Scale",
     "SweepPlot",
     "SweepRun",
+    "captions",
     "check_derivative_args",
     "render",
     "render_compare",

@@ -3,17 +3,20 @@
 Matplotlib's object API only (``Figure`` + ``FigureCanvasAgg``), never pyplot, so
 no global figure state is kept and figures can be drawn from worker threads.
 Output is deterministic for the same data: SVG ids come from a fixed hash salt
-and neither format carries a date.
+and no format carries a date. An SVG carries its title and caption as
+``<title>`` and ``<desc>`` (what a screen reader or a search reads).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
+from xml.sax.saxutils import escape
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -23,10 +26,17 @@ from numpy.typing import NDArray
 
 from core.errors import NotFound
 from core.run_result import RunResult
+from core.views import PLOT_FORMATS, PLOT_SCALES, PlotFormat, PlotScale
 
-Format = Literal["png", "svg"]
-FORMATS: tuple[str, ...] = ("png", "svg")
-MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+Format = PlotFormat
+FORMATS: tuple[str, ...] = PLOT_FORMATS
+MEDIA_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+}
+Scale = PlotScale
+SCALES: tuple[str, ...] = PLOT_SCALES
 F64 = NDArray[np.float64]
 
 #: 8 inches at 100 dpi: 800 pixels wide, the width plots are designed to be read at.
@@ -61,19 +71,72 @@ def style(ax: Axes) -> None:
     ax.tick_params(labelsize=9)
 
 
-def to_bytes(fig: Figure, fmt: str) -> bytes:
-    """The figure as PNG or SVG bytes, the same bytes for the same figure."""
-    if fmt not in FORMATS:
-        raise NotFound(f"no plot format {fmt!r}; use png or svg")
+def to_bytes(fig: Figure, fmt: str, title: str = "", caption: str = "") -> bytes:
+    """The figure as PNG, SVG or PDF bytes, the same bytes for the same figure.
+
+    An SVG gets ``title`` and ``caption`` as its ``<title>`` and ``<desc>``.
+    """
+    check_format(fmt)
     # Without a salt, SVG clip-path ids are random; setting it is idempotent, unlike a
     # per-call rc_context, whose restore could race another thread's render.
     mpl.rcParams["svg.hashsalt"] = "gradatlas"
     buf = io.BytesIO()
-    metadata: dict[str, str | None] = (
-        {"Date": None, "Creator": None} if fmt == "svg" else {"Software": None}
-    )
+    # No dates and no version strings: the same figure is the same bytes.
+    keys = {"svg": ("Date", "Creator"), "pdf": ("CreationDate", "Creator", "Producer")}
+    metadata: dict[str, str | None] = dict.fromkeys(keys.get(fmt, ("Software",)))
     fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
-    return buf.getvalue()
+    data = buf.getvalue()
+    return describe_svg(data, title, caption) if fmt == "svg" else data
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise NotFound(f"no plot format {fmt!r}; use {', '.join(FORMATS)}")
+
+
+def check_scale(scale: str) -> None:
+    if scale not in SCALES:
+        raise NotFound(f"no plot scale {scale!r}; use {' or '.join(SCALES)}")
+
+
+def describe_svg(data: bytes, title: str, caption: str) -> bytes:
+    """``data`` with ``<title>`` and ``<desc>`` as the first children of its root."""
+    if not (title or caption):
+        return data
+    start = data.index(b"<svg")
+    end = data.index(b">", start) + 1
+    parts = []
+    if title:
+        parts.append(f"\n <title>{escape(title)}</title>")
+    if caption:
+        parts.append(f"\n <desc>{escape(caption)}</desc>")
+    return data[:end] + "".join(parts).encode() + data[end:]
+
+
+def decade_limits(ax: Axes, values: F64, half: float = 3.0) -> None:
+    """y limits in log10 units that span at least ``half`` decades each side of the
+    median of ``values`` (and all of them): a level profile then looks level."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    mid = float(np.median(finite))
+    lo, hi = min(float(finite.min()), mid - half), max(float(finite.max()), mid + half)
+    pad = 0.04 * (hi - lo)
+    ax.set_ylim(lo - pad, hi + pad)
+
+
+def layer_lines(
+    ax: Axes, steps: F64, data: F64, layers: Sequence[int], cmap: Any, norm: Any
+) -> None:
+    """One line per layer of ``data`` (R, L) against ``steps``, coloured by layer."""
+    for layer in layers:
+        ax.plot(steps, data[:, layer], lw=1.3, color=cmap(norm(layer)))
+
+
+def note(ax: Axes, message: str) -> None:
+    """Say in the axes why a panel is empty, leaving a shared x axis alone."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=10)
+    ax.set_yticks([])
 
 
 def integer_ticks(axis: Axis) -> None:
@@ -118,3 +181,8 @@ def diverged_line(ax: Axes, result: RunResult) -> None:
     step = result.summary["diverged_at_step"]
     if step is not None:
         ax.axvline(step, color=DIVERGED_COLOUR, lw=1.5, ls="--", label=f"diverged at step {step}")
+
+
+def colour_map(name: str) -> Any:
+    """Matplotlib's colour map ``name`` with non-finite cells in ``BAD_COLOUR``."""
+    return colormaps[name].with_extremes(bad=BAD_COLOUR)

@@ -16,7 +16,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from core.plots._style import LEGEND_SIZE, empty, integer_ticks, log10, new_figure
+from core.plots._style import (
+    LEGEND_SIZE,
+    Scale,
+    decade_limits,
+    empty,
+    integer_ticks,
+    log10,
+    new_figure,
+)
 from core.result import ResultDict
 from core.run_result import RunResult, as_run_result, nan_array
 from core.spec import ExperimentSpec
@@ -36,13 +44,18 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(v, dict):
             out.update(_flat(v, f"{prefix}{k}."))
         else:
-            out[f"{prefix}{k}"] = str(v)
+            out[f"{prefix}{k}"] = v
     return out
+
+
+def flat_values(spec: ExperimentSpec) -> dict[str, Any]:
+    """The spec's leaves by dotted path (``"model.depth": 20``), as JSON values."""
+    return _flat(spec.model_dump(mode="json"))
 
 
 def group_labels(specs: Sequence[ExperimentSpec]) -> list[str]:
     """A label per spec naming the values of the fields that vary (depth aside)."""
-    flats = [_flat(s.model_dump()) for s in specs]
+    flats = [{p: str(v) for p, v in flat_values(s).items()} for s in specs]
     varying = (
         [p for p in flats[0] if p not in _NOT_GROUPS and len({f.get(p) for f in flats}) > 1]
         if flats
@@ -54,11 +67,16 @@ def group_labels(specs: Sequence[ExperimentSpec]) -> list[str]:
 
 
 def _profiles(
-    fig: Figure, axes: Any, items: Sequence[tuple[str, str, RunResult]], title: str
+    fig: Figure,
+    axes: Any,
+    items: Sequence[tuple[str, str, RunResult]],
+    title: str,
+    scale: Scale = "absolute",
 ) -> Figure:
     """Step-0 log10 grad_norm (top) and backprop_norm (bottom) per item, coloured by group."""
     top, bottom = axes
     colours: dict[str, str] = {}
+    drawn: dict[str, list[np.ndarray]] = {"grad_norm": [], "backprop_norm": []}
     for group, label, result in items:
         colour = colours.setdefault(group, _COLOURS[len(colours) % len(_COLOURS)])
         for ax, name in ((top, "grad_norm"), (bottom, "backprop_norm")):
@@ -66,6 +84,11 @@ def _profiles(
             if data.shape[0]:
                 ax.plot(np.arange(data.shape[1]), data[0], "o-", ms=2.5, lw=1.4, color=colour,
                         alpha=0.85, label=label)  # fmt: skip
+                drawn[name].append(data[0])
+    if scale == "absolute":
+        for ax, name in ((top, "grad_norm"), (bottom, "backprop_norm")):
+            if drawn[name]:
+                decade_limits(ax, np.concatenate(drawn[name]))
     top.set_title(title, fontsize=11)
     top.set_ylabel("log10 ‖dL/dW‖", fontsize=9)
     bottom.set_ylabel("log10 ‖dL/dz‖ (back-propagated)", fontsize=9)
@@ -79,36 +102,39 @@ def _profiles(
     return fig
 
 
-def compare(results: Sequence[tuple[str, ResultDict | RunResult]]) -> Figure:
+def compare(
+    results: Sequence[tuple[str, ResultDict | RunResult]], scale: Scale = "absolute"
+) -> Figure:
     """Several experiments' step-0 profiles overlaid, one labelled line each."""
     fig, axes = new_figure(6.4, nrows=2, sharex=True)
     if not results:
         empty(axes[0], "nothing to compare")
         return fig
     items = [(label, label, as_run_result(result)) for label, result in results]
-    return _profiles(fig, axes, items, "Gradient profiles at step 0")
+    return _profiles(fig, axes, items, "Gradient profiles at step 0", scale)
 
 
-def _finished(runs: Sequence[SweepRun]) -> list[tuple[ExperimentSpec, RunResult]]:
+def finished(runs: Sequence[SweepRun]) -> list[tuple[ExperimentSpec, RunResult]]:
     """The runs that have recorded something, as arrays."""
     out = [(s, as_run_result(r)) for s, r in runs if r is not None]
     return [(s, r) for s, r in out if r.steps.size]
 
 
-def sweep_profiles(runs: Sequence[SweepRun]) -> Figure:
-    done = _finished(runs)
+def sweep_profiles(runs: Sequence[SweepRun], scale: Scale = "absolute") -> Figure:
+    done = finished(runs)
     fig, axes = new_figure(6.4, nrows=2, sharex=True)
     if not done:
         empty(axes[0], "no finished experiment yet")
         return fig
     groups = group_labels([s for s, _ in done])
     items = [(g, f"{g}, depth {s.model.depth}", r) for g, (s, r) in zip(groups, done, strict=True)]
-    return _profiles(fig, axes, items, f"Gradient profiles at step 0 ({len(done)} experiments)")
+    title = f"Gradient profiles at step 0 ({len(done)} experiments)"
+    return _profiles(fig, axes, items, title, scale)
 
 
-def ratio_vs_depth(runs: Sequence[SweepRun]) -> Figure:
+def ratio_vs_depth(runs: Sequence[SweepRun], scale: Scale = "absolute") -> Figure:
     """log10 gradient ratio (layer 0 / last hidden) against depth, one line per group."""
-    done = _finished(runs)
+    done = finished(runs)
     fig, ax = new_figure(5.0)
     ax.set_title("log10 gradient ratio, layer 0 / last hidden layer, at step 0", fontsize=11)
     if not done:
@@ -119,6 +145,7 @@ def ratio_vs_depth(runs: Sequence[SweepRun]) -> Figure:
     for g, (s, r) in zip(groups, done, strict=True):
         by_group.setdefault(g, []).append((s.model.depth, r, s))
     theory_drawn = False
+    drawn: list[np.ndarray] = []
     for k, (group, rows) in enumerate(by_group.items()):
         rows.sort(key=lambda row: row[0])
         colour = _COLOURS[k % len(_COLOURS)]
@@ -127,11 +154,14 @@ def ratio_vs_depth(runs: Sequence[SweepRun]) -> Figure:
         gr = nan_array([r.summary["gradient_ratio_log10"] for _, r, _ in rows])
         ax.plot(depth, bp, "o-", color=colour, lw=1.8, label=group)
         ax.plot(depth, gr, "s--", color=colour, lw=1.0, ms=4, alpha=0.7)
+        drawn += [bp, gr]
         predicted = nan_array([_predicted(s, r) for _, r, s in rows])
         if any(np.isfinite(predicted)):
             ax.plot(depth, predicted, ":", color=colour, lw=1.4)
             theory_drawn = True
     ax.axhline(0.0, color="0.5", lw=0.8)
+    if scale == "absolute":
+        decade_limits(ax, np.concatenate([*drawn, [0.0]]))
     ax.set_xlabel("depth (hidden layers)")
     ax.set_ylabel("log10 (layer 0 / last hidden)")
     handles, labels = ax.get_legend_handles_labels()

@@ -12,10 +12,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from gradatlas.cli import local, service
+from gradatlas.cli import local, plot, service
 from gradatlas.cli.command import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Subcommand, UsageError
 
-SUBCOMMANDS: list[Subcommand] = [*local.SUBCOMMANDS, *service.SUBCOMMANDS]
+SUBCOMMANDS: list[Subcommand] = [*local.SUBCOMMANDS, plot.SUBCOMMAND, *service.SUBCOMMANDS]
 
 
 def build_parser(subcommands: Sequence[Subcommand] = SUBCOMMANDS) -> argparse.ArgumentParser:

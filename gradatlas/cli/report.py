@@ -211,20 +211,42 @@ def list_lines(items: Sequence[Experiment]) -> list[str]:
     return table(("ID", "STATUS", "DONE", "CREATED", "VERDICT", "NAME"), rows)
 
 
+#: The sweep table's columns: each ratio and each decay says which gradient it is about.
+SWEEP_HEADER = (
+    "PARAMS",
+    "STATUS",
+    "BACKPROP 0/LAST",
+    "BACKPROP /LAYER",
+    "WEIGHT-GRAD 0/LAST",
+    "WEIGHT-GRAD /LAYER",
+    "VAL ACC",
+    "VERDICT",
+    "ID",
+)
+
+
 def sweep_lines(sweep: Sweep) -> list[str]:
-    """A finished sweep: its status and one row per child."""
+    """A finished sweep: its status and one row per child.
+
+    Both ratios (layer 0 over the last hidden layer at step 0, as 10^x) and both
+    factors per layer, of the back-propagated norm and of the weight gradient.
+    """
     counts = ", ".join(f"{n} {status}" for status, n in sorted(sweep["counts"].items()))
     rows = [
         (
             " ".join(f"{k}={v}" for k, v in row["params"].items()),
             row["status"],
             _pow10(row["backprop_ratio_log10"]),
-            _num(row["decay_per_layer"]),
+            _num(row.get("backprop_decay_per_layer")),
+            _pow10(row.get("weight_grad_ratio_log10", row["gradient_ratio_log10"])),
+            _num(row.get("weight_grad_decay_per_layer", row["decay_per_layer"])),
             _num(row["final_val_accuracy"]),
             row["verdict"] or row["error"] or "",
             row["id"],
         )
         for row in sweep["children"]
     ]
-    header = ("PARAMS", "STATUS", "RATIO", "DECAY", "VAL ACC", "VERDICT", "ID")
-    return [f"{sweep['id']} {sweep['name']}: {sweep['status']} ({counts})", *table(header, rows)]
+    return [
+        f"{sweep['id']} {sweep['name']}: {sweep['status']} ({counts})",
+        *table(SWEEP_HEADER, rows),
+    ]

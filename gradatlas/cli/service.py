@@ -5,8 +5,10 @@
     gradatlas submit SPEC.json [--wait] [--name NAME]    gradatlas status ID [--json]
     gradatlas wait ID [--timeout S]                      gradatlas list [--status S] [--limit N]
     gradatlas cancel ID                                  gradatlas stats ID --out FILE.json
-    gradatlas plot ID NAME [--format png|svg] --out FILE gradatlas remedy ID K [--wait]
-    gradatlas sweep SWEEP.json [--wait]
+    gradatlas remedy ID K [--wait]                       gradatlas sweep SWEEP.json [--wait]
+
+(``gradatlas plot ID NAME --out FILE`` is in ``gradatlas.cli.plot``: it also draws a
+local ``result.json``.)
 
 Each takes ``--url`` (default ``$GRADATLAS_URL``, else http://127.0.0.1:8000). A
 new id is the first line on stdout, so ``id=$(gradatlas submit spec.json)``
@@ -44,7 +46,7 @@ from gradatlas.types import FINAL, Status
 
 if TYPE_CHECKING:
     from gradatlas.client import Client
-    from gradatlas.types import Experiment, ImageFormat, Sweep
+    from gradatlas.types import Experiment, Sweep
 
 POLL_S = 0.5
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -217,13 +219,6 @@ def _stats(args: argparse.Namespace, api: Client) -> int:
 
 
 @connected
-def _plot(args: argparse.Namespace, api: Client) -> int:
-    fmt: ImageFormat = args.format or ("svg" if args.out.lower().endswith(".svg") else "png")
-    write_out(args.out, api.plot(args.id, args.name, fmt))
-    return EXIT_OK
-
-
-@connected
 def _remedy(args: argparse.Namespace, api: Client) -> int:
     exp = api.remedy(args.id, args.k)
     print(exp["id"], flush=True)
@@ -240,7 +235,6 @@ def _sweep(args: argparse.Namespace, api: Client) -> int:
 # ---------------------------------------------------------------- arguments
 
 Adder = Callable[[argparse.ArgumentParser], None]
-_PLOTS = "gradient-profile, gradient-heatmap, training-curves, activations or update-ratio"
 
 
 def _args(
@@ -291,11 +285,6 @@ def _out(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="where to write it (- for stdout)")
 
 
-def _plot_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("png", "svg"), help="default: --out's suffix, else png")
-    _out(p)
-
-
 ID = ("ID", "an experiment id")
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
@@ -313,12 +302,6 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand("list", "experiments, newest first", _args(extra=_list_args), _list),
     Subcommand("cancel", "stop a queued or running experiment", _args(ID), _cancel),
     Subcommand("stats", "save an experiment's statistics (JSON)", _args(ID, extra=_out), _stats),
-    Subcommand(
-        "plot",
-        "save a figure of an experiment",
-        _args(ID, ("NAME", _PLOTS), extra=_plot_args),
-        _plot,
-    ),
     Subcommand(
         "remedy",
         "run remedy K of a finished experiment's diagnosis; print the new id",

@@ -228,6 +228,10 @@ def test_openapi_documents_the_insight_routes(app: tuple[TestClient, Store]) -> 
     assert examples["activation-by-depth"]["value"]["grid"]["model.depth"] == [5, 10, 20, 40]
     assert "application/problem+json" in post["responses"]["422"]["content"]
     plot = paths["/v1/experiments/{experiment_id}/plots/{filename}"]["get"]
-    assert set(plot["responses"]["200"]["content"]) == {"image/png", "image/svg+xml"}
+    assert set(plot["responses"]["200"]["content"]) == {
+        "image/png",
+        "image/svg+xml",
+        "application/pdf",
+    }
     assert "application/problem+json" in plot["responses"]["404"]["content"]
     assert "0" in paths["/v1/experiments/{experiment_id}/remedies/{k}"]["post"]["description"]

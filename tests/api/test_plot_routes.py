@@ -11,7 +11,7 @@ from service_procs import RedisServer
 
 from api.routers.compare import MAX_COMPARE
 from api.services.figures import NAMESPACE, experiment_plot_key
-from core.plots import PLOTS
+from core.plots import FORMATS, PLOTS, captions
 from core.store import Store, encode_result
 
 
@@ -27,7 +27,7 @@ def done(app: tuple[TestClient, Store]) -> str:
     return finished(c, store, VANISHING)
 
 
-@pytest.mark.parametrize("fmt", ["png", "svg"])
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", list(PLOTS))
 def test_every_plot_of_a_finished_experiment(
     app: tuple[TestClient, Store], done: str, name: str, fmt: str
@@ -41,7 +41,7 @@ def test_every_plot_of_a_finished_experiment(
     assert store.get_blob(NAMESPACE, experiment_plot_key(done, name, fmt)) == data
     if name == "gradient-profile" and fmt == "svg":
         # Matplotlib writes each text as a comment: the theory's line is in the legend.
-        assert b"mean-field theory" in data
+        assert b"mean-field theory (step 0)" in data
 
 
 def test_etag_304_and_the_cached_bytes_are_served(app: tuple[TestClient, Store], done: str) -> None:
@@ -70,8 +70,8 @@ def test_unknown_names_and_formats_are_404_listing_the_valid_ones(
     for bad in ("gradient-profil.png", "gradient-profile.jpg", "gradient-profile", ".png"):
         body = is_problem(c.get(f"/v1/experiments/{done}/plots/{bad}"), 404)
         assert body["plots"] == list(PLOTS)
-        assert body["formats"] == ["png", "svg"]
-        assert "gradient-profile.{png,svg}" in body["detail"]
+        assert body["formats"] == ["png", "svg", "pdf"]
+        assert "gradient-profile.{png,svg,pdf}" in body["detail"]
     body = is_problem(c.get("/v1/experiments/000000000000000000000000/plots/activations.png"), 404)
     assert "000000000000000000000000" in body["detail"]
 
@@ -92,7 +92,7 @@ def test_queued_is_409_and_running_is_rendered_but_not_cached(
     store.renew(exp_id, claim.attempt, lease_s=60, result=encode_result(partial))
     r = c.get(f"/v1/experiments/{exp_id}/plots/gradient-profile.svg")
     data = check_image(r, "svg")
-    assert b"mean-field theory" in data
+    assert b"mean-field theory (step 0)" in data
     assert r.headers["cache-control"] == "no-store"
     assert "etag" not in r.headers
     assert store.get_blob(NAMESPACE, experiment_plot_key(exp_id, "gradient-profile", "svg")) is None
@@ -146,3 +146,42 @@ def test_compare_problems_name_the_id(app: tuple[TestClient, Store], done: str) 
     assert str(MAX_COMPARE) in body["detail"]
     body = is_problem(c.get("/v1/compare/plots/training-curves.png", params={"ids": done}), 404)
     assert body["plots"] == ["gradient-profile"]
+
+
+def test_the_plot_list_gives_each_figure_its_caption_and_urls(
+    app: tuple[TestClient, Store], done: str
+) -> None:
+    c, _ = app
+    r = c.get(f"/v1/experiments/{done}/plots")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["experiment_id"] == done
+    assert [p["name"] for p in body["plots"]] == list(PLOTS)
+    for entry in body["plots"]:
+        text = captions.EXPERIMENT[entry["name"]]
+        assert (entry["title"], entry["caption"]) == (text.title, text.caption)
+        assert set(entry["urls"]) == set(FORMATS)
+        svg = check_image(c.get(entry["urls"]["svg"]), "svg")
+        assert text.caption.split(",")[0].encode() in svg  # the same words, in <desc>
+    is_problem(c.get("/v1/experiments/000000000000000000000000/plots"), 404)
+
+
+def test_pdf_is_a_pdf_and_scale_auto_is_another_cached_figure(
+    app: tuple[TestClient, Store], done: str
+) -> None:
+    c, store = app
+    url = f"/v1/experiments/{done}/plots/gradient-heatmap"
+    pdf = c.get(f"{url}.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    absolute = c.get(f"{url}.png")
+    zoomed = c.get(f"{url}.png", params={"scale": "auto"})
+    check_image(zoomed, "png")
+    assert zoomed.content != absolute.content
+    assert zoomed.headers["etag"] != absolute.headers["etag"]
+    assert c.get(f"{url}.png", params={"scale": "absolute"}).content == absolute.content
+    key = experiment_plot_key(done, "gradient-heatmap", "png", "auto")
+    assert store.get_blob(NAMESPACE, key) == zoomed.content
+    body = is_problem(c.get(f"{url}.png", params={"scale": "log"}), 422)
+    assert [e["field"] for e in body["errors"]] == ["scale"]

@@ -93,6 +93,11 @@ def test_the_summary_table_status_and_plots_as_children_finish(
         assert row["verdict"] in ("vanishing", "exploding", "saturated", "dead_units", "healthy")
         summary = c.get(f"/v1/experiments/{row['id']}").json()["summary"]
         assert row["gradient_ratio_log10"] == summary["gradient_ratio_log10"]
+        # Both ratios and both decay factors, each under a name that says which it is.
+        assert row["weight_grad_ratio_log10"] == summary["gradient_ratio_log10"]
+        assert row["weight_grad_decay_per_layer"] == summary["decay_per_layer"]
+        assert row["backprop_decay_per_layer"] == summary["backprop_decay_per_layer"]
+        assert row["decay_per_layer"] == row["weight_grad_decay_per_layer"]
     # Deeper sigmoid: a smaller back-propagated ratio.
     sig2, sig4 = rows[0], rows[1]
     assert sig4["backprop_ratio_log10"] < sig2["backprop_ratio_log10"]
@@ -103,6 +108,13 @@ def test_the_summary_table_status_and_plots_as_children_finish(
             assert "max-age" in r.headers["cache-control"]
             again = c.get(f"{url}/plots/{name}.{fmt}", headers={"If-None-Match": r.headers["etag"]})
             assert again.status_code == 304
+    # activation x depth: a phase diagram over both axes, zoomable.
+    phase = c.get(f"{url}/plots/phase-diagram.svg").content
+    assert b"model.activation" in phase
+    assert b"model.depth" in phase
+    zoomed = c.get(f"{url}/plots/phase-diagram.svg", params={"scale": "auto"})
+    assert check_image(zoomed, "svg") != phase
+    assert c.get(f"{url}/plots/phase-diagram.pdf").content.startswith(b"%PDF-")
     body = is_problem(c.get(f"{url}/plots/gradient-profile.png"), 404)
     assert body["plots"] == list(SWEEP_PLOTS)
 

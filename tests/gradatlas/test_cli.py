@@ -256,3 +256,25 @@ def test_a_local_run_reports_its_diagnosis_and_remedies(
     assert lines[verdict + 2] == "  remedies (try one: change the spec and run it again):"
     assert len(lines) == verdict + 3 + len(diagnosis["remedies"]) + 1  # + "wrote ..."
     assert lines[verdict + 3].startswith("    0  model.")
+
+
+def test_the_sweep_table_names_both_ratios_and_both_decays() -> None:
+    from typing import cast
+
+    from core.views import SWEEP_EXAMPLE
+    from gradatlas.cli.report import sweep_lines
+    from gradatlas.types import Sweep
+
+    lines = sweep_lines(cast(Sweep, SWEEP_EXAMPLE))
+    header, row = lines[1], lines[2]
+    for column in (
+        "BACKPROP 0/LAST",
+        "BACKPROP /LAYER",
+        "WEIGHT-GRAD 0/LAST",
+        "WEIGHT-GRAD /LAYER",
+    ):
+        assert column in header
+    # Each number under its own column: 10^-11.90 back-propagated, 0.25 its decay, ...
+    cells = row.split()
+    assert cells[:3] == ["model.activation=sigmoid", "model.depth=20", "succeeded"]
+    assert cells[3:7] == ["10^-11.90", "0.25", "10^-11.80", "0.24"]

@@ -203,6 +203,29 @@ def test_stats_and_plots_are_what_the_api_serves(
     assert "gradient-profile" in err
     assert not (tmp_path / "n.png").exists()
 
+    # The format follows --out: a .pdf is a PDF, served as such, with the zoomed scale too.
+    pdf = tmp_path / "heatmap.pdf"
+    assert cli("plot", finished, "gradient-heatmap", "--out", str(pdf), url=url)[0] == 0
+    assert (
+        pdf.read_bytes()
+        == httpx.get(f"{url}/v1/experiments/{finished}/plots/gradient-heatmap.pdf").content
+    )
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    zoomed = tmp_path / "zoomed.svg"
+    args = ("plot", finished, "gradient-heatmap", "--out", str(zoomed), "--scale", "auto")
+    assert cli(*args, url=url)[0] == 0
+    assert zoomed.read_bytes() != svg.read_bytes()
+    for bad in ("x.jpg", "x"):
+        code, _, err = cli("plot", finished, "activations", "--out", str(tmp_path / bad), url=url)
+        assert code == 2
+        assert ".png, .svg or .pdf" in err
+        assert not (tmp_path / bad).exists()
+    code, _, err = cli(
+        "plot", finished, "activations", "--out", str(pdf), "--format", "svg", url=url
+    )
+    assert code == 2
+    assert "does not match" in err
+
 
 def test_remedy_submits_the_changed_spec(cli: Run, url: str, finished: str, store: Store) -> None:
     code, out, _ = cli("remedy", finished, "0", url=url)
@@ -304,7 +327,10 @@ def test_sweep_wait_prints_the_table(cli: Run, service_url: str, tmp_path: Path)
     lines = out.splitlines()
     sweep_id = lines[0]
     assert lines[1] == f"{sweep_id} cli-sweep: succeeded (2 succeeded)"
-    assert lines[2].split() == ["PARAMS", "STATUS", "RATIO", "DECAY", "VAL", "ACC", "VERDICT", "ID"]
+    assert lines[2].split() == [
+        *("PARAMS", "STATUS", "BACKPROP", "0/LAST", "BACKPROP", "/LAYER"),
+        *("WEIGHT-GRAD", "0/LAST", "WEIGHT-GRAD", "/LAYER", "VAL", "ACC", "VERDICT", "ID"),
+    ]
     assert [line.split()[:2] for line in lines[3:]] == [
         ["model.depth=2", "succeeded"],
         ["model.depth=6", "succeeded"],

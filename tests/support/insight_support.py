@@ -111,7 +111,7 @@ def svg_root(data: bytes) -> ET.Element:
 
 
 def check_image(r: Any, fmt: str) -> bytes:
-    """A valid PNG (800 px wide) or SVG, with the headers every image must carry."""
+    """A valid PNG (800 px wide), SVG or PDF, with the headers every image must carry."""
     assert r.status_code == 200, r.text
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["content-security-policy"] == CSP
@@ -121,6 +121,9 @@ def check_image(r: Any, fmt: str) -> bytes:
         width, height = png_size(data)
         assert width == 800
         assert 300 <= height <= 1000
+    elif fmt == "pdf":
+        assert r.headers["content-type"] == "application/pdf"
+        assert data.startswith(b"%PDF-")
     else:
         assert r.headers["content-type"].startswith("image/svg+xml")
         svg_root(data)
