@@ -43,6 +43,8 @@ def build_network(spec: ExperimentSpec, rng: np.random.Generator) -> MLP:
         batch_norm=m.batch_norm,
         residual_every=m.residual_every if m.residual else None,
         dtype=np.dtype(m.dtype),
+        init_gain=m.init_gain,
+        bias_std=m.bias_std,
     )
 
 

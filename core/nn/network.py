@@ -62,6 +62,8 @@ class MLP:
         batch_norm: bool = False,
         residual_every: int | None = None,
         dtype: DTypeLike = np.float32,
+        init_gain: float = 1.0,
+        bias_std: float = 0.0,
     ) -> None:
         if len(sizes) < 3:
             raise ValueError("sizes needs inputs, at least one hidden layer and outputs")
@@ -111,8 +113,7 @@ class MLP:
                     strict=True,
                 )
             ]
-        for W in self.W.views:
-            W[...] = init(rng, W.shape[0], W.shape[1])
+        init_parameters(self.W.views, self.b.views, init, rng, init_gain, bias_std)
         self._workspaces: dict[int, Workspace] = {}
 
     @property
@@ -202,6 +203,28 @@ class MLP:
                 assert g_in is not None
                 g_in += ws.dH[self.block_start[l]]
             g = g_in
+
+
+def init_parameters(
+    weights: list[Array],
+    biases: list[Array],
+    init: Initialiser,
+    rng: np.random.Generator,
+    gain: float = 1.0,
+    bias_std: float = 0.0,
+) -> None:
+    """Draw every weight matrix (times ``gain``), then every bias, from ``rng``, in place.
+
+    Weights first, layer by layer, so the biases' draws never shift them; with
+    ``gain == 1`` and ``bias_std == 0`` nothing else is drawn or multiplied, and the
+    weights are bit for bit those of a network built without either.
+    """
+    for W in weights:
+        w = init(rng, W.shape[0], W.shape[1])
+        W[...] = w if gain == 1.0 else gain * w
+    if bias_std > 0.0:
+        for b in biases:
+            b[...] = rng.normal(0.0, bias_std, b.shape)
 
 
 def _blocks(depth: int, every: int | None) -> list[tuple[int, int]]:
