@@ -72,7 +72,7 @@ class MLP:
         self.act = activation
         self.dtype = np.dtype(dtype)
         self.batch_norm = batch_norm
-        self.blocks = _blocks(self.depth, residual_every)
+        self.blocks = residual_blocks(self.depth, residual_every)
         self.block_start = {start: stop - 1 for start, stop in self.blocks}
         self.block_end = {stop - 1: start for start, stop in self.blocks}
 
@@ -227,7 +227,7 @@ def init_parameters(
             b[...] = rng.normal(0.0, bias_std, b.shape)
 
 
-def _blocks(depth: int, every: int | None) -> list[tuple[int, int]]:
+def residual_blocks(depth: int, every: int | None) -> list[tuple[int, int]]:
     """Residual blocks as (first, stop) hidden-layer indices over layers 1 .. depth-1."""
     if every is None:
         return []

@@ -62,16 +62,18 @@ def expected_stats(
             out["derivative_rms"].append(math.sqrt(float(np.mean(d**2))))
         else:
             out["derivative_rms"].append(None)
-    G = [dW.astype(np.float64).copy() for dW in net.dW.views]
+    grads = [dW.astype(np.float64).copy() for dW in net.dW.views]
     per_example = _per_example_gradients(net, x, y, ws)
     for l in range(net.n_layers):
         sq = np.array([np.sum(g[l] ** 2) for g in per_example])  # ||g_b||^2, (batch,)
         B = len(per_example)
-        np.testing.assert_allclose(np.mean([g[l] for g in per_example], axis=0), G[l], atol=1e-12)
+        np.testing.assert_allclose(
+            np.mean([g[l] for g in per_example], axis=0), grads[l], atol=1e-12
+        )
         out["example_grad_rms"].append(math.sqrt(float(np.mean(sq))))
         spread = np.sum(np.var(np.stack([g[l] for g in per_example]), axis=0, ddof=1))
-        assert spread == pytest.approx(B / (B - 1) * (np.mean(sq) - np.sum(G[l] ** 2)))
-        out["grad_snr"].append(float(np.sum(G[l] ** 2) / spread))
+        assert spread == pytest.approx(B / (B - 1) * (np.mean(sq) - np.sum(grads[l] ** 2)))
+        out["grad_snr"].append(float(np.sum(grads[l] ** 2) / spread))
     return out
 
 
@@ -167,10 +169,12 @@ def test_every_stat_matches_its_definition(
             assert len(row) == net.n_layers
             scale = expected[r][SCALE_OF[name]] if name in SCALE_OF else [0.0] * len(want)
             for l in range(net.n_layers):
-                if want[l] is None:
+                want_l, sc = want[l], scale[l]
+                if want_l is None:
                     assert row[l] is None, f"{name} at step {r}, layer {l}"
                     continue
-                assert row[l] == pytest.approx(want[l], rel=rtol, abs=rtol * scale[l] + 1e-300), (
+                assert sc is not None
+                assert row[l] == pytest.approx(want_l, rel=rtol, abs=rtol * sc + 1e-300), (
                     f"{name} at step {r}, layer {l}"
                 )
     assert all(v == 0.0 for v in got["weight_change"][0])  # nothing has moved at step 0
