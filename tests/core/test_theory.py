@@ -179,9 +179,7 @@ def test_batch_norm_and_residual_have_their_own_theories() -> None:
     assert res["applies"] is True
     assert res["method"] == "reduced_residual"
     assert res["note"] is not None and "Yang & Schoenholz 2017" in res["note"]
-    both = theory.predict(
-        spec(activation="relu", init="he_normal", residual=True, batch_norm=True)
-    )
+    both = theory.predict(spec(activation="relu", init="he_normal", residual=True, batch_norm=True))
     assert both["applies"] is False
     assert both["method"] == "none"
     assert both["note"] is not None and "no prediction" in both["note"]
