@@ -78,7 +78,8 @@ def test_every_example_verdict_and_theory(name: str) -> None:
     p = predict(examples.load(name))
     if p["applies"]:
         predicted, measured = p["backprop_ratio_log10"], run.summary["backprop_ratio_log10"]
-        assert predicted is not None and measured is not None
+        assert predicted is not None
+        assert measured is not None
         assert abs(predicted - measured) <= 0.5, (predicted, measured)
 
 

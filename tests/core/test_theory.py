@@ -171,18 +171,21 @@ def test_batch_norm_and_residual_have_their_own_theories() -> None:
     assert bn["note"] is not None
     assert "Yang et al. (2019)" in bn["note"]
     assert bn["batch_norm_profile_log10"] == bn["backprop_profile_log10"]
-    assert bn["backprop_ratio_log10"] is not None and bn["backprop_ratio_log10"] > 0.5
+    assert bn["backprop_ratio_log10"] is not None
+    assert bn["backprop_ratio_log10"] > 0.5
     # The same spec, the same prediction: the Monte Carlo is seeded by the spec.
     again = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
     assert again == bn
     res = theory.predict(spec(activation="relu", init="he_normal", residual=True))
     assert res["applies"] is True
     assert res["method"] == "reduced_residual"
-    assert res["note"] is not None and "Yang & Schoenholz 2017" in res["note"]
+    assert res["note"] is not None
+    assert "Yang & Schoenholz 2017" in res["note"]
     both = theory.predict(spec(activation="relu", init="he_normal", residual=True, batch_norm=True))
     assert both["applies"] is False
     assert both["method"] == "none"
-    assert both["note"] is not None and "no prediction" in both["note"]
+    assert both["note"] is not None
+    assert "no prediction" in both["note"]
 
 
 def test_batch_norm_on_wide_gaussian_inputs_grows_at_about_the_closed_form_rate() -> None:
@@ -192,7 +195,8 @@ def test_batch_norm_on_wide_gaussian_inputs_grows_at_about_the_closed_form_rate(
         "relu", "he_normal", 12, width=256, n_features=256, batch_norm=True, batch_size=128
     )
     prof = p["backprop_profile_log10"]
-    assert prof[2] is not None and prof[8] is not None
+    assert prof[2] is not None
+    assert prof[8] is not None
     per_layer = (prof[2] - prof[8]) / 6
     assert per_layer == pytest.approx(0.5 * math.log10(1.4669), abs=0.02)
 

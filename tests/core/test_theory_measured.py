@@ -68,7 +68,8 @@ def test_prediction_within_half_a_decade_of_step_0(name: str) -> None:
     assert p["applies"], p["note"]
     measured = train(spec).summary["backprop_ratio_log10"]
     predicted = p["backprop_ratio_log10"]
-    assert measured is not None and predicted is not None
+    assert measured is not None
+    assert predicted is not None
     assert abs(predicted - measured) <= TOLERANCE, (name, predicted, measured)
 
 
@@ -78,6 +79,7 @@ def test_gain_walks_the_measured_ratio_through_the_critical_point() -> None:
         spec = _spec(GRID[f"tanh-gain-{g}"])
         ratios[g] = train(spec).summary["backprop_ratio_log10"]
         assert predict(spec)["phase"] == {0.8: "ordered", 1.0: "critical", 1.5: "chaotic"}[g]
-    assert ratios[0.8] is not None and ratios[1.5] is not None
+    assert ratios[0.8] is not None
+    assert ratios[1.5] is not None
     assert ratios[0.8] < -1  # vanishing below the critical point...
     assert ratios[1.5] > 0.0  # ...growing above it

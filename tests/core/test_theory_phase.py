@@ -55,8 +55,10 @@ def test_init_gain_walks_tanh_through_the_critical_point() -> None:
         theory.predict_for("tanh", "lecun_normal", 30, init_gain=g)["backprop_ratio_log10"]
         for g in (0.8, 1.3)
     ]
-    assert ratios[0] is not None and ratios[0] < -2
-    assert ratios[1] is not None and ratios[1] > 0
+    assert ratios[0] is not None
+    assert ratios[0] < -2
+    assert ratios[1] is not None
+    assert ratios[1] > 0
     p = theory.predict_for("relu", "he_normal", 20, init_gain=1.1)
     assert p["sigma_w2"] == pytest.approx(2.0 * 1.21)
     assert p["chi_1"] == pytest.approx(1.21, rel=1e-9)
@@ -67,14 +69,16 @@ def test_bias_variance_enters_the_q_recurrence() -> None:
     p = theory.predict_for("tanh", "lecun_normal", 30, bias_std=sb)
     assert p["sigma_b2"] == pytest.approx(sb * sb)
     q = p["q_star"]
-    assert q is not None and q > 0  # biases keep q away from 0
+    assert q is not None
+    assert q > 0
     f = np.tanh
     z, w = np.polynomial.hermite_e.hermegauss(120)
     w = w / w.sum()
     assert q == pytest.approx(float(np.dot(w, f(math.sqrt(q) * z) ** 2)) + sb * sb, rel=1e-6)
     # Schoenholz et al. 2017: with sigma_b > 0 the edge of chaos moves above sigma_w = 1.
     assert p["phase"] == "ordered"
-    assert p["xi_q"] is not None and p["xi_q"] > 0
+    assert p["xi_q"] is not None
+    assert p["xi_q"] > 0
 
 
 def test_theory_query_arguments_are_checked() -> None:
@@ -103,7 +107,7 @@ def test_gain_scales_the_weights_and_bias_std_draws_the_biases() -> None:
     np.testing.assert_allclose(scaled.theta[:n], 2.5 * plain.theta[:n], rtol=1e-6)
     biases = np.concatenate([b.ravel() for b in scaled.b.views])
     assert biases.std() == pytest.approx(0.7, rel=0.35)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="init_gain"):
         _spec(init_gain=0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bias_std"):
         _spec(bias_std=-0.1)

@@ -39,6 +39,7 @@ def test_batch_norm_growth_is_healthy_with_a_note() -> None:
     d = run.diagnosis
     assert d is not None
     ratio = run.summary["backprop_ratio_log10"]
-    assert ratio is not None and ratio > 1  # the gradient grows toward the input...
+    assert ratio is not None
+    assert ratio > 1
     assert d["verdict"] == "healthy"  # ...and the run learns: not an explosion
     assert any("Yang et al. 2019" in n for n in d["notes"])
