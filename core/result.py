@@ -21,7 +21,16 @@ from typing import Any, Literal, NotRequired, get_args, overload
 from typing_extensions import TypedDict
 
 #: A verdict of ``core.diagnosis.diagnose``, in the order they are tested.
-Verdict = Literal["diverged", "exploding", "vanishing", "saturated", "dead_units", "healthy"]
+Verdict = Literal[
+    "diverged", "exploding", "vanishing", "saturated", "dead_units", "not_learning", "healthy"
+]
+#: How bad a verdict's problem is; None for ``healthy``.
+Severity = Literal["mild", "severe"]
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+#: The mean-field phase of a network's hidden layers (docs/insight.md § Mean-field theory).
+Phase = Literal["ordered", "critical", "chaotic"]
+#: Which theory made a prediction's profiles.
+TheoryMethod = Literal["mean_field", "reduced_residual", "batch_norm_monte_carlo", "none"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 #: The batch-norm statistics, one per batch-norm layer (docs/contract.md § Statistics).
 BN_STATS: tuple[str, ...] = ("gamma_grad_norm", "beta_grad_norm", "gamma_norm")
@@ -72,7 +81,11 @@ class Remedy(TypedDict):
 
 class Diagnosis(TypedDict):
     verdict: Verdict
+    #: mild or severe; None when the verdict is healthy.
+    severity: Severity | None
     evidence: list[str]
+    #: Remarks that are not a problem (e.g. batch norm's growth toward the input).
+    notes: list[str]
     remedies: list[Remedy]
 
 
@@ -104,15 +117,28 @@ class Theory(TypedDict):
     activation: str
     init: str
     depth: int
-    #: False when batch norm or residual connections take the network outside the theory.
+    init_gain: float
+    bias_std: float
+    #: False when no theory here covers the network (batch norm inside residual blocks).
     applies: bool
-    #: Why the plain prediction does not apply, or None.
+    #: Which theory made the profiles.
+    method: TheoryMethod
+    #: What the theory assumed, or why it does not apply; None for the plain network.
     note: str | None
+    #: fan_in Var[W] of the hidden-to-hidden weights (init_gain^2 times the initialiser's).
     sigma_w2: float
+    #: bias_std^2.
+    sigma_b2: float
     sigma_w2_per_layer: list[float]
     q_star: float | None
+    #: sigma_w^2 E[phi'(sqrt(q*) z)^2], the limit as q -> q* (ReLU at q* = 0: sigma_w^2 / 2).
     chi_1: float | None
     factor_per_layer: float | None
+    #: Depth scale of q's approach to q*: -1 / ln(dq_{l+1}/dq_l at q*); None if infinite.
+    xi_q: float | None
+    #: Depth scale of the gradient: 1 / |ln chi_1| (-1/ln chi_1 when ordered); None if infinite.
+    xi_c: float | None
+    phase: Phase
     q_per_layer: list[float | None]
     layer_factors: list[float | None]
     backprop_ratio_log10: float | None

@@ -40,6 +40,10 @@ OPTIMIZER_NAMES: tuple[str, ...] = get_args(Optimizer)
 
 MAX_DEPTH = 500
 MAX_WIDTH = 4096
+#: Bounds of ``model.init_gain`` and ``model.bias_std``: wide enough to walk through the
+#: order-to-chaos transition (tanh's lies near gain 1), narrow enough to stay finite.
+MAX_INIT_GAIN = 10.0
+MAX_BIAS_STD = 10.0
 #: Records kept when ``recording.every_steps`` is left to the engine.
 TARGET_RECORDS = 1000
 
@@ -74,6 +78,18 @@ class ModelSpec(_Strict):
         default=0.01, ge=0.0, le=1.0, description="Slope of leaky_relu for x < 0."
     )
     init: Init = Field(default="xavier_normal", description="Weight initialiser.")
+    init_gain: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=MAX_INIT_GAIN,
+        description="Multiplies the initialiser's standard deviation (sigma_w = gain x its own).",
+    )
+    bias_std: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=MAX_BIAS_STD,
+        description="Biases start N(0, bias_std^2); 0 (the default) starts them at zero.",
+    )
     batch_norm: bool = Field(
         default=False, description="Batch-normalise every hidden pre-activation."
     )
@@ -327,4 +343,7 @@ LAYER_STATS: tuple[str, ...] = (
     "activation_std",
     "saturation",
     "dead_fraction",
+    "derivative_rms",
+    "example_grad_rms",
+    "grad_snr",
 )

@@ -19,6 +19,13 @@ activation_std     their population standard deviation
 saturation         share of outputs in the flat tails (sigmoid: < 0.01 or > 0.99;
                    tanh: |h| > 0.99; 0 for the rest and for the output layer)
 dead_fraction      share of units whose output is 0 for every example (ReLU family)
+derivative_rms     sqrt(mean over batch and units of phi'(u)^2), u the activation's input:
+                   the factor chi multiplies by (hidden layers; NaN for the output layer)
+example_grad_rms   sqrt(mean_b ||g_b||^2), g_b = a_b (B delta_b)^T the gradient of example
+                   b's own loss (a_b the layer's input, delta_b = dLoss/dz_b), so
+                   ||g_b|| = ||a_b|| B ||delta_b|| without forming g_b
+grad_snr           ||G||^2 / ((B / (B - 1)) (mean_b ||g_b||^2 - ||G||^2)), G = mean_b g_b
+                   = dLoss/dW: signal over the unbiased per-example variance (NaN at B = 1)
 =================  ================================================================
 
 The loss is the batch mean, so dLoss/dz carries a 1/B; ratios between layers do
@@ -28,6 +35,7 @@ stacked arrays: a record costs a few NumPy calls per run of layers, not per laye
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -146,6 +154,7 @@ class Recorder:
         self._settled = 0
         #: Scratch the shape of the activations, for the saturation test; made on first use.
         self._scratch: dict[int, NDArray[np.floating]] = {}
+        self._ones_arrays: dict[int, dict[tuple[int, ...], NDArray[np.floating]]] = {}
 
     @property
     def n(self) -> int:
@@ -175,6 +184,7 @@ class Recorder:
         v["weight_change"][r] = np.sqrt(self._Diff.per_layer(_sumsq)) / self._w0_norm
 
         self._activations(r, ws)
+        self._per_example(r, ws)
         if self.bn_values is not None:
             bn = self.bn_values
             bn["gamma_grad_norm"][r] = np.sqrt(net.dgamma.per_layer(_sumsq))
@@ -208,6 +218,52 @@ class Recorder:
                 column_sums = np.matmul(ones, stack)
                 dead[layers] = np.count_nonzero(column_sums == 0.0, axis=1) / stack.shape[2]
         v["dead_fraction"][r] = dead
+
+    def _per_example(self, r: int, ws: Workspace) -> None:
+        """derivative_rms, example_grad_rms and grad_snr of record r, from the buffers.
+
+        Per-example norms come from row sums of squares of (batch, width) arrays that
+        forward and backward already hold: a few BLAS passes per layer, nothing per
+        example, and ``_sumsq`` keeps float32's tiny norms from underflowing to 0.
+        """
+        net, v, B = self.net, self.values, ws.batch
+        # dZ stacks layers of equal shape: one pass per run gives every example's |delta_b|^2.
+        delta2 = np.empty((net.n_layers, B))
+        for layers, stack in ws.dZ.runs:
+            n = stack.shape[0]
+            delta2[layers] = _sumsq(stack.reshape(n * B, -1)).reshape(n, B)
+        input2 = np.stack([_sumsq(d.x) for d in net.dense])
+        per_example = input2 * delta2 * float(B * B)  # ||g_b||^2, (layers, batch)
+        mean_sq = per_example.mean(axis=1)
+        v["example_grad_rms"][r] = np.sqrt(mean_sq)
+        if B > 1:
+            signal = self._grad_norm**2
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v["grad_snr"][r] = signal / ((B / (B - 1)) * (mean_sq - signal))
+        else:
+            v["grad_snr"][r] = np.nan
+        v["derivative_rms"][r] = self._derivative_rms(ws)
+
+    def _derivative_rms(self, ws: Workspace) -> F64:
+        """sqrt(mean phi'(u)^2) per hidden layer, NaN for the output layer: (layers,)."""
+        out = np.full(self.net.n_layers, np.nan)
+        ones = self._ones_like(ws)
+        for l, u in enumerate(ws.U):
+            # backward is called with dh = 1, so it writes phi'(u) into the scratch pair;
+            # after backward (the record's moment) those buffers are free.
+            tmp, d = ws.tmp[u.shape]
+            self.act.backward(u, ws.H.views[l], ones[u.shape], d, tmp)
+            out[l] = math.sqrt(float(_sumsq(d.reshape(1, -1))[0]) / d.size)
+        return out
+
+    def _ones_like(self, ws: Workspace) -> dict[tuple[int, ...], NDArray[np.floating]]:
+        """Arrays of ones shaped like each hidden layer's output, made once per batch size."""
+        ones = self._ones_arrays.get(ws.batch)
+        if ones is None:
+            shapes = {u.shape for u in ws.U}
+            ones = {s: np.ones(s, dtype=self.net.dtype) for s in shapes}
+            self._ones_arrays[ws.batch] = ones
+        return ones
 
     def _saturated(self, a: NDArray[np.floating]) -> NDArray[np.floating]:
         """Outputs in the flat tails per row of a: (n, m) -> (n,), as |h - c| > r."""

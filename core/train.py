@@ -22,6 +22,7 @@ from .nn import INITIALISERS, MLP, make_activation, make_optimizer, softmax_cros
 from .nn.optim import clip_global_norm
 from .result import LayerInfo, Progress, ResultDict, Summary
 from .run_result import MetricArrays, RunResult
+from .seeding import rngs
 from .spec import ExperimentSpec
 from .stats import Recorder, profile_summary
 from .theory import predict
@@ -43,13 +44,9 @@ def build_network(spec: ExperimentSpec, rng: np.random.Generator) -> MLP:
         batch_norm=m.batch_norm,
         residual_every=m.residual_every if m.residual else None,
         dtype=np.dtype(m.dtype),
+        init_gain=m.init_gain,
+        bias_std=m.bias_std,
     )
-
-
-def rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent generators for data, initial weights and shuffling."""
-    data, init, shuffle = np.random.SeedSequence(seed).spawn(3)
-    return np.random.default_rng(data), np.random.default_rng(init), np.random.default_rng(shuffle)
 
 
 def train(

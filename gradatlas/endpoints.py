@@ -145,6 +145,10 @@ class TheoryOptions(TypedDict, total=False):
     n_classes: int
     batch_norm: bool
     residual: bool
+    residual_every: int
+    init_gain: float
+    bias_std: float
+    batch_size: int
 
 
 class DerivativesOptions(TypedDict, total=False):

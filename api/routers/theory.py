@@ -15,7 +15,15 @@ from core import plots, theory
 from core.errors import FieldError, SpecError
 from core.plots.activations import MAX_X
 from core.result import Theory, json_safe
-from core.spec import ACTIVATION_NAMES, MAX_DEPTH, MAX_WIDTH, Activation, Init
+from core.spec import (
+    ACTIVATION_NAMES,
+    MAX_BIAS_STD,
+    MAX_DEPTH,
+    MAX_INIT_GAIN,
+    MAX_WIDTH,
+    Activation,
+    Init,
+)
 from core.views import Activations
 
 router = APIRouter(tags=["theory"])
@@ -28,12 +36,19 @@ THEORY_EXAMPLE = {
     "activation": "sigmoid",
     "init": "lecun_normal",
     "depth": 20,
+    "init_gain": 1.0,
+    "bias_std": 0.0,
     "applies": True,
+    "method": "mean_field",
     "note": None,
     "sigma_w2": 1.0,
+    "sigma_b2": 0.0,
     "q_star": 0.2647,
     "chi_1": 0.0557,
     "factor_per_layer": 0.2361,
+    "xi_q": 0.33,
+    "xi_c": 0.346,
+    "phase": "ordered",
     "backprop_ratio_log10": -11.9,
     "gradient_ratio_log10": -11.7,
     "backprop_profile_log10": [-11.9, "...", 0.0, 0.6],
@@ -53,12 +68,14 @@ ACTIVATIONS_EXAMPLE = {
     summary="Mean-field prediction of how gradients scale with depth",
     description="For a plain network of `depth` hidden layers of `width` units "
     "(`n_features` inputs and `n_classes` outputs, default: as wide as the hidden layers): "
-    "the pre-activation variance fixed point `q_star`, `chi_1` = sigma_w^2 "
-    "E[phi'(sqrt(q*) z)^2], the factor per layer sqrt(chi_1), the per-layer profile and "
-    "log10 ratio of the back-propagated gradient norm (input over last hidden layer), and "
-    "the batch-norm rate E[phi'(u)^2]/Var[phi(u)]. With `batch_norm` or `residual`, "
-    "`applies` is false and `note` says why. Computed at once, without training; "
-    "see docs/insight.md.",
+    "the pre-activation variance fixed point `q_star` (with `init_gain` scaling sigma_w and "
+    "`bias_std` giving sigma_b), `chi_1` = sigma_w^2 E[phi'(sqrt(q*) z)^2] (a limit at "
+    "q* = 0), the factor per layer sqrt(chi_1), the depth scales `xi_q` and `xi_c`, the "
+    "`phase` (ordered, critical, chaotic), the per-layer profile and log10 ratio of the "
+    "back-propagated gradient norm (input over last hidden layer), and the batch-norm rate "
+    "E[phi'(u)^2]/Var[phi(u)]. With `batch_norm`, the batch recursion on `batch_size` "
+    "Gaussian inputs; with `residual`, the reduced-residual theory; with both, `applies` "
+    "is false and `note` says why. Computed at once, without training; see docs/insight.md.",
     responses={
         200: json_example(THEORY_EXAMPLE),
         422: DOC_422,
@@ -74,6 +91,19 @@ def get_theory(
     n_classes: Annotated[int | None, Query(ge=1, le=MAX_WIDTH)] = None,
     batch_norm: bool = False,
     residual: bool = False,
+    residual_every: Annotated[
+        int, Query(ge=1, le=MAX_DEPTH, description="Dense layers per residual block.")
+    ] = 2,
+    init_gain: Annotated[
+        float,
+        Query(gt=0.0, le=MAX_INIT_GAIN, description="Multiplies the initialiser's std."),
+    ] = 1.0,
+    bias_std: Annotated[
+        float, Query(ge=0.0, le=MAX_BIAS_STD, description="Biases N(0, bias_std^2).")
+    ] = 0.0,
+    batch_size: Annotated[
+        int, Query(ge=2, le=8192, description="Batch of the batch-norm recursion.")
+    ] = 64,
 ) -> Response:
     try:
         predicted = theory.predict_for(
@@ -86,6 +116,10 @@ def get_theory(
             n_classes=n_classes,
             batch_norm=batch_norm,
             residual=residual,
+            residual_every=residual_every,
+            init_gain=init_gain,
+            bias_std=bias_std,
+            batch_size=batch_size,
         )
     except SpecError as exc:
         raise QueryError.of(exc) from exc

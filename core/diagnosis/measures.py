@@ -8,6 +8,7 @@ the output layer has no activation, so it neither saturates nor dies.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,16 @@ def _nanmedian(a: F64) -> F64:
         if col.size:
             out[j] = float(np.median(col))
     return out
+
+
+def _ratio(table: F64, depth: int) -> float | None:
+    """log10(layer 0 / layer depth-1) at the last record, None where not positive."""
+    if table.shape[0] == 0:
+        return None
+    first, last = float(table[-1, 0]), float(table[-1, depth - 1])
+    if not (first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last)):
+        return None
+    return math.log10(first / last)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,14 @@ class Measures:
     dead_layers: F64
     #: log10 of the largest total gradient norm over the run relative to step 0.
     gradient_growth_log10: float | None
+    #: The largest median-over-layers update ratio of any record (NaN if none finite).
+    update_peak: float
+    #: log10(backprop_norm layer 0 / layer depth-1) and the same with grad_norm, at the
+    #: last record: where the profile ended up after training.
+    backprop_ratio_last: float | None
+    gradient_ratio_last: float | None
+    #: Final validation accuracy (the evaluation after training), if any.
+    final_val: float | None
     weight_change_last: F64
     epochs: int
     train_loss: list[float]
@@ -57,6 +76,13 @@ class Measures:
     @property
     def saturation_peak(self) -> float:
         return float(np.nanmax(self.saturation_mean)) if self.saturation_mean.size else 0.0
+
+    @property
+    def val(self) -> float | None:
+        """The validation accuracy the run ended with."""
+        if self.final_val is not None:
+            return self.final_val
+        return self.val_accuracy[-1] if self.val_accuracy else None
 
     @property
     def dead_mean(self) -> float:
@@ -80,6 +106,12 @@ def measure(result: RunResult) -> Measures:
         if total[0] > 0 and np.isfinite(total).all():
             growth = math.log10(float(total.max()) / float(total[0]))
     change = result.stat("weight_change")
+    upd = result.stat("update_ratio")
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN record
+        per_record = np.nanmedian(upd, axis=1) if upd.size else np.full(0, np.nan)
+    finite = per_record[np.isfinite(per_record)]
+    update_peak = float(finite.max()) if finite.size else math.nan
     m = result.metrics
     classes = result.layers[-1]["fan_out"] if result.layers else 2
     return Measures(
@@ -96,6 +128,10 @@ def measure(result: RunResult) -> Measures:
         saturation_layers=sat[worst] if worst is not None else np.zeros(depth),
         dead_layers=np.nan_to_num(dead[-1]) if dead.shape[0] else np.zeros(depth),
         gradient_growth_log10=growth,
+        update_peak=update_peak,
+        backprop_ratio_last=_ratio(result.stat("backprop_norm"), depth),
+        gradient_ratio_last=_ratio(grad, depth),
+        final_val=summary.get("final_val_accuracy"),
         weight_change_last=change[-1] if change.shape[0] else np.full(n_layers, np.nan),
         epochs=m.epoch.size,
         train_loss=m.train_loss.tolist(),

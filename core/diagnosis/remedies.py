@@ -48,6 +48,11 @@ BATCH_NORM = "batch normalisation re-centres and re-scales every hidden pre-acti
 RESIDUAL = "residual connections give the gradient an identity path around every block, so it reaches the first layers without passing through every derivative"  # noqa: E501
 CLIP = "clipping the global gradient norm caps the size of any one step, so a gradient spike cannot throw the weights out of range"  # noqa: E501
 LOWER_LR = "a smaller learning rate makes each update a smaller fraction of the weights"
+MORE_EPOCHS = "training twice as long gives a slow but healthy network time to fit"
+HIGHER_LR = "a larger learning rate takes larger steps where the gradients are healthy but small"
+ADAM = "Adam scales each parameter's step by its own gradient history, so small but healthy gradients still move the weights"  # noqa: E501
+#: Learning rates are proposed this many times larger for a network that does not learn.
+LR_MULTIPLIER = 3.0
 WEIGHT_DECAY = (
     "an L2 penalty on the weights narrows the gap between training and validation accuracy"
 )
@@ -111,6 +116,15 @@ def candidates(verdict: Verdict, spec: ExperimentSpec | None, overfit: bool) -> 
         init_fix()
         add(SWISH, model__activation="swish", model__init="he_normal")
         add(BATCH_NORM, model__batch_norm=True)
+    elif verdict == "not_learning":
+        if spec is not None:
+            t = spec.training
+            add(MORE_EPOCHS, training__epochs=min(2 * t.epochs, 10_000))
+            add(
+                HIGHER_LR,
+                training__learning_rate=float(f"{min(t.learning_rate * LR_MULTIPLIER, 10.0):.3g}"),
+            )
+        add(ADAM, training__optimizer="adam", training__learning_rate=1e-3)
     if overfit:
         add(WEIGHT_DECAY, training__weight_decay=1e-4)
     return out

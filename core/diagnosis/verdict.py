@@ -1,13 +1,17 @@
-"""A verdict on a run's gradients, the evidence for it in numbers, and remedies.
+"""A verdict on a run's gradients, its severity, the evidence in numbers, and remedies.
 
 The verdict is the first of these that holds (thresholds are the constants
-below, explained in docs/insight.md):
+below, each explained in docs/insight.md § Diagnosis):
 
 1. ``diverged``: a loss or gradient became NaN or infinite.
-2. ``exploding``: the gradient at the input is over 10^EXPLODING_RATIO_LOG10 times
-   the last hidden layer's (weight or back-propagated gradient, at step 0), or
-   the total gradient norm grew 10^GRADIENT_GROWTH_LOG10-fold during training,
-   or the median update is larger than EXPLODING_UPDATE_RATIO of the weights.
+2. ``exploding``: at step 0 the gradient at the input is over 10^EXPLODING_RATIO_LOG10
+   times the last hidden layer's (back-propagated or weight gradient), or during
+   training it blew up: the total gradient norm grew 10^GRADIENT_GROWTH_LOG10-fold
+   *and* some record's median update exceeded EXPLODING_STEP_RATIO of the weights
+   (growth from a vanished start keeps the steps small: that is recovery), or the
+   median update exceeds EXPLODING_UPDATE_RATIO. A run that grows toward the input
+   at step 0 only, and learns well (LEARNED_FRACTION), is healthy with a note:
+   batch norm does that at initialisation (Yang et al. 2019) and trains fine.
 3. ``vanishing``: either ratio below -VANISHING_RATIO_LOG10 at step 0, or the
    first layer's median update ratio is below STALLED_UPDATE_RATIO while the last
    layers' is above LEARNING_UPDATE_RATIO (the first layers have stopped learning).
@@ -16,10 +20,12 @@ below, explained in docs/insight.md):
 5. ``dead_units``: at the last record more than DEAD_FRACTION of the hidden
    units (on average), or DEAD_LAYER_FRACTION of any one layer, output 0 for the
    whole batch.
-6. ``healthy``: none of the above.
+6. ``not_learning``: no gradient pathology, but the validation accuracy is within
+   CHANCE_MARGIN of the way from chance to perfect: the schedule is to blame.
+7. ``healthy``: none of the above.
 
-Both the weight-gradient and the back-propagated profile are read, since weight
-gradients can stay level while the back-propagated signal vanishes.
+Severity is ``severe`` beyond SEVERE_RATIO_LOG10 (or SEVERE_FRACTION of units), or
+when the run ended near chance; ``mild`` otherwise; None when healthy.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import numpy as np
 
 from core.diagnosis.measures import Measures, measure
 from core.diagnosis.remedies import rank
-from core.result import Diagnosis, ResultDict, Theory, Verdict
+from core.result import Diagnosis, ResultDict, Severity, Theory, Verdict
 from core.run_result import RunResult, as_run_result
 from core.spec import ExperimentSpec
 from core.theory import predict
@@ -38,8 +44,12 @@ from core.theory import predict
 #: |log10(input-layer gradient / last-hidden-layer gradient)| beyond which it is a problem.
 VANISHING_RATIO_LOG10 = 2.0
 EXPLODING_RATIO_LOG10 = 2.0
-#: Growth of the total gradient norm during training, log10, that counts as exploding.
+#: Beyond this the problem is severe: the first layer learns 10^4 times slower (or faster).
+SEVERE_RATIO_LOG10 = 4.0
+#: Growth of the total gradient norm during training, log10, that may be an explosion...
 GRADIENT_GROWTH_LOG10 = 3.0
+#: ...when some record's median update ratio also exceeds this (100x the healthy 1e-3).
+EXPLODING_STEP_RATIO = 0.1
 #: Median ||dW|| / ||W|| above this: each step rewrites the weights.
 EXPLODING_UPDATE_RATIO = 1.0
 #: The first layer's median update ratio below this while the last layers' exceeds
@@ -51,10 +61,16 @@ SATURATED_FRACTION = 0.5
 #: Mean share of dead hidden units at the last record, or the share of one layer.
 DEAD_FRACTION = 0.5
 DEAD_LAYER_FRACTION = 0.95
+#: A share of saturated or dead units beyond this is severe.
+SEVERE_FRACTION = 0.9
 #: Training minus validation accuracy at the end that counts as over-fitting.
 OVERFIT_GAP = 0.1
-#: Accuracy within this of chance counts as having learned nothing.
-CHANCE_MARGIN = 0.05
+#: Validation accuracy below chance + CHANCE_MARGIN (1 - chance) is "near chance".
+CHANCE_MARGIN = 0.1
+#: Validation accuracy above chance + LEARNED_FRACTION (1 - chance) is "learns well".
+LEARNED_FRACTION = 0.5
+#: A final training loss above this share of the first epoch's: the loss did not move.
+FLAT_LOSS = 0.95
 
 
 def _pow(x: float) -> str:
@@ -73,23 +89,75 @@ def _stalled(m: Measures) -> tuple[float, float] | None:
     return None
 
 
-def _verdict(m: Measures) -> Verdict:
-    ratios = [r for r in (m.gradient_ratio, m.backprop_ratio) if r is not None]
+def _near_chance(m: Measures) -> bool:
+    val = m.val
+    return val is not None and val < m.chance + CHANCE_MARGIN * (1.0 - m.chance)
+
+
+def _learns_well(m: Measures) -> bool:
+    val = m.val
+    return val is not None and val >= m.chance + LEARNED_FRACTION * (1.0 - m.chance)
+
+
+def _ratios(m: Measures) -> list[float]:
+    return [r for r in (m.gradient_ratio, m.backprop_ratio) if r is not None]
+
+
+def _blows_up_in_training(m: Measures) -> bool:
+    """The gradient grew and the steps grew with it, or every step rewrites the weights."""
+    grew = (m.gradient_growth_log10 or 0.0) > GRADIENT_GROWTH_LOG10
+    big_steps = bool(m.update_peak > EXPLODING_STEP_RATIO)
+    return (grew and big_steps) or bool(np.nanmedian(m.update_median) > EXPLODING_UPDATE_RATIO)
+
+
+def _grows_at_init(m: Measures) -> bool:
+    return any(r > EXPLODING_RATIO_LOG10 for r in _ratios(m))
+
+
+def _verdict(m: Measures) -> tuple[Verdict, Severity | None]:
+    ratios = _ratios(m)
+    worst = max((abs(r) for r in ratios), default=0.0)
+    chance = _near_chance(m)
     if m.diverged_at is not None:
-        return "diverged"
-    if (
-        any(r > EXPLODING_RATIO_LOG10 for r in ratios)
-        or (m.gradient_growth_log10 or 0.0) > GRADIENT_GROWTH_LOG10
-        or bool(np.nanmedian(m.update_median) > EXPLODING_UPDATE_RATIO)
-    ):
-        return "exploding"
+        return "diverged", "severe"
+    in_training = _blows_up_in_training(m)
+    if in_training or (_grows_at_init(m) and not _learns_well(m)):
+        severe = in_training or chance or worst > SEVERE_RATIO_LOG10
+        return "exploding", "severe" if severe else "mild"
     if any(r < -VANISHING_RATIO_LOG10 for r in ratios) or _stalled(m):
-        return "vanishing"
+        severe = chance or any(r < -SEVERE_RATIO_LOG10 for r in ratios)
+        return "vanishing", "severe" if severe else "mild"
     if m.saturation_peak > SATURATED_FRACTION:
-        return "saturated"
+        severe = chance or m.saturation_peak > SEVERE_FRACTION
+        return "saturated", "severe" if severe else "mild"
     if m.dead_mean > DEAD_FRACTION or bool((m.dead_layers > DEAD_LAYER_FRACTION).any()):
-        return "dead_units"
-    return "healthy"
+        severe = chance or m.dead_mean > SEVERE_FRACTION
+        return "dead_units", "severe" if severe else "mild"
+    if chance:
+        flat = len(m.train_loss) >= 1 and m.train_loss[-1] >= FLAT_LOSS * m.train_loss[0]
+        return "not_learning", "severe" if flat else "mild"
+    return "healthy", None
+
+
+def _notes(m: Measures, verdict: Verdict) -> list[str]:
+    """What is worth knowing but is not the problem."""
+    notes: list[str] = []
+    if verdict == "healthy" and _grows_at_init(m):
+        top = max(_ratios(m))
+        notes.append(
+            f"At step 0 the gradient grows toward the input ({_pow(top)} from the last "
+            f"hidden layer to layer 0), yet the run learns (validation accuracy "
+            f"{m.val:.2f}): batch norm does this at initialisation (Yang et al. 2019), and "
+            "training tames it, so it is not an explosion."
+        )
+    g = m.gradient_growth_log10
+    if g is not None and g > GRADIENT_GROWTH_LOG10 and not _blows_up_in_training(m):
+        notes.append(
+            f"The total gradient norm grew {_pow(g)}-fold during training, but the steps "
+            f"stayed small (the largest median update ratio of a record is "
+            f"{m.update_peak:.2g}): growth from a small start, not an explosion."
+        )
+    return notes
 
 
 def _evidence(m: Measures, spec: ExperimentSpec | None, p: Theory | None) -> tuple[list[str], bool]:
@@ -114,13 +182,20 @@ def _evidence(m: Measures, spec: ExperimentSpec | None, p: Theory | None) -> tup
             f"layer {last}{per}."
         )
     if spec is not None and p is not None:
-        predicted = p["backprop_ratio_log10"] if p["applies"] else p.get("batch_norm_ratio_log10")
-        if predicted is not None and not spec.model.residual:
-            how = (
-                f"chi_1 = {p['chi_1']:.3g}, a factor {p['factor_per_layer']:.3g} per layer"
-                if p["applies"] and p["chi_1"] is not None
-                else f"batch-norm rate {p['batch_norm_rate']:.4g}"
-            )
+        predicted = p["backprop_ratio_log10"] if p["applies"] else None
+        if predicted is not None:
+            method = p.get("method", "mean_field")
+            if method == "batch_norm_monte_carlo":
+                how = "batch norm's batch recursion from the first batch"
+            elif method == "reduced_residual":
+                how = "the reduced-residual mean field"
+            elif p["chi_1"] is not None and p["factor_per_layer"] is not None:
+                how = (
+                    f"chi_1 = {p['chi_1']:.3g}, a factor {p['factor_per_layer']:.3g} per layer, "
+                    f"{p.get('phase', 'ordered')} phase"
+                )
+            else:
+                how = "the plain mean field"
             measured = "" if m.backprop_ratio is None else f"; measured {_pow(m.backprop_ratio)}"
             ev.append(
                 f"Mean-field theory predicts a back-propagated ratio of {_pow(predicted)} "
@@ -128,6 +203,11 @@ def _evidence(m: Measures, spec: ExperimentSpec | None, p: Theory | None) -> tup
             )
     if (g := m.gradient_growth_log10) is not None and g > 1.0:
         ev.append(f"The total gradient norm grew {_pow(g)}-fold during training.")
+    if m.backprop_ratio_last is not None and m.steps and m.steps[-1] > 0:
+        ev.append(
+            f"At the last record (step {m.steps[-1]}) the back-propagated ratio is "
+            f"{_pow(m.backprop_ratio_last)}."
+        )
     u = m.update_median
     if u.size >= 2 and np.isfinite(u[0]) and np.isfinite(u[-1]):
         tail = " (the usual healthy value is about 1e-3)"
@@ -166,15 +246,16 @@ def _evidence(m: Measures, spec: ExperimentSpec | None, p: Theory | None) -> tup
             f"whole batch (layer {worst}: {m.dead_layers[worst]:.0%})."
         )
     overfit = False
+    if m.val is not None and _near_chance(m):
+        loss = m.train_loss[-1] if m.train_loss else math.nan
+        train = f", training {m.train_accuracy[-1]:.2f}" if m.train_accuracy else ""
+        ev.append(
+            f"After {m.epochs} epochs the validation accuracy is {m.val:.2f}{train}, against "
+            f"{m.chance:.2f} by chance (training loss {loss:.3g}): the network has learned "
+            "almost nothing."
+        )
     if m.train_accuracy:
         tr = m.train_accuracy[-1]
-        if tr < m.chance + CHANCE_MARGIN:
-            loss = m.train_loss[-1] if m.train_loss else math.nan
-            ev.append(
-                f"After {m.epochs} epochs the training accuracy is {tr:.2f} against "
-                f"{m.chance:.2f} by chance (loss {loss:.3g}): the network has learned "
-                "almost nothing."
-            )
         if m.val_accuracy:
             gap = tr - m.val_accuracy[-1]
             overfit = gap > OVERFIT_GAP
@@ -208,14 +289,20 @@ def diagnose(
     if theory is None and spec is not None:
         theory = predict(spec)
     m = measure(run)
-    verdict = _verdict(m)
+    verdict, severity = _verdict(m)
     evidence, overfit = _evidence(m, spec, theory)
     if verdict == "healthy":
         evidence.insert(
             0,
-            f"No gradient problem found: at step 0 the first layer's gradients are within a "
-            f"factor {10**VANISHING_RATIO_LOG10:g} of the last hidden layer's, and nothing "
-            "diverged, saturated or died.",
+            "No gradient problem found: the gradient neither vanishes nor explodes "
+            f"beyond a factor {10**VANISHING_RATIO_LOG10:g} across the network, nothing "
+            "diverged, saturated or died, and the run learns.",
         )
     remedies = rank(verdict, spec, overfit, theory)
-    return {"verdict": verdict, "evidence": evidence, "remedies": remedies}
+    return {
+        "verdict": verdict,
+        "severity": severity,
+        "evidence": evidence,
+        "notes": _notes(m, verdict),
+        "remedies": remedies,
+    }

@@ -2,7 +2,10 @@
 
 Each draws a ``(fan_in, fan_out)`` matrix from a ``np.random.Generator`` in
 float64 (so float32 and float64 networks start from the same numbers, rounded)
-and writes it into ``out``. Biases start at zero.
+and writes it into ``out``. ``model.init_gain`` multiplies the drawn matrix (so its
+standard deviation, and sigma_w, by the gain: Var[W_ij] is the table's times gain^2),
+and biases start at zero unless ``model.bias_std`` draws them N(0, bias_std^2), after
+every weight (``core.nn.network.init_parameters``).
 
 ==============  ==========================================  =====================
 name            distribution                                Var[W_ij]

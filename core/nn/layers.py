@@ -36,6 +36,12 @@ class Dense:
     def fan_out(self) -> int:
         return int(self.W.shape[1])
 
+    @property
+    def x(self) -> Array:
+        """The input of the last forward pass, (batch, fan_in): what dW = x^T dy used."""
+        assert self._x is not None, "no forward pass yet"
+        return self._x
+
     def forward(self, x: Array, out: Array) -> Array:
         self._x = x
         np.matmul(x, self.W, out=out)

@@ -62,6 +62,8 @@ class MLP:
         batch_norm: bool = False,
         residual_every: int | None = None,
         dtype: DTypeLike = np.float32,
+        init_gain: float = 1.0,
+        bias_std: float = 0.0,
     ) -> None:
         if len(sizes) < 3:
             raise ValueError("sizes needs inputs, at least one hidden layer and outputs")
@@ -70,7 +72,7 @@ class MLP:
         self.act = activation
         self.dtype = np.dtype(dtype)
         self.batch_norm = batch_norm
-        self.blocks = _blocks(self.depth, residual_every)
+        self.blocks = residual_blocks(self.depth, residual_every)
         self.block_start = {start: stop - 1 for start, stop in self.blocks}
         self.block_end = {stop - 1: start for start, stop in self.blocks}
 
@@ -111,8 +113,7 @@ class MLP:
                     strict=True,
                 )
             ]
-        for W in self.W.views:
-            W[...] = init(rng, W.shape[0], W.shape[1])
+        init_parameters(self.W.views, self.b.views, init, rng, init_gain, bias_std)
         self._workspaces: dict[int, Workspace] = {}
 
     @property
@@ -204,7 +205,29 @@ class MLP:
             g = g_in
 
 
-def _blocks(depth: int, every: int | None) -> list[tuple[int, int]]:
+def init_parameters(
+    weights: list[Array],
+    biases: list[Array],
+    init: Initialiser,
+    rng: np.random.Generator,
+    gain: float = 1.0,
+    bias_std: float = 0.0,
+) -> None:
+    """Draw every weight matrix (times ``gain``), then every bias, from ``rng``, in place.
+
+    Weights first, layer by layer, so the biases' draws never shift them; with
+    ``gain == 1`` and ``bias_std == 0`` nothing else is drawn or multiplied, and the
+    weights are bit for bit those of a network built without either.
+    """
+    for W in weights:
+        w = init(rng, W.shape[0], W.shape[1])
+        W[...] = w if gain == 1.0 else gain * w
+    if bias_std > 0.0:
+        for b in biases:
+            b[...] = rng.normal(0.0, bias_std, b.shape)
+
+
+def residual_blocks(depth: int, every: int | None) -> list[tuple[int, int]]:
     """Residual blocks as (first, stop) hidden-layer indices over layers 1 .. depth-1."""
     if every is None:
         return []

@@ -54,15 +54,38 @@ def test_theory_known_values(app: tuple[TestClient, Store]) -> None:
     assert tanh["q_star"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_theory_with_batch_norm_says_the_plain_theory_does_not_apply(
+def test_theory_with_batch_norm_uses_the_batch_recursion(
     app: tuple[TestClient, Store],
 ) -> None:
     c, _ = app
     params = {"activation": "relu", "init": "he_normal", "depth": 10, "batch_norm": "true"}
     body = c.get("/v1/theory", params=params).json()
-    assert body["applies"] is False
-    assert "batch norm" in body["note"]
+    assert body["applies"] is True
+    assert body["method"] == "batch_norm_monte_carlo"
+    assert "Batch norm" in body["note"]
     assert body["batch_norm_rate"] == pytest.approx(math.pi / (math.pi - 1), rel=1e-6)
+    assert body["backprop_ratio_log10"] > 0.5  # batch norm grows toward the input
+    both = c.get("/v1/theory", params={**params, "residual": "true"}).json()
+    assert both["applies"] is False
+
+
+def test_theory_edge_of_chaos_over_http(app: tuple[TestClient, Store]) -> None:
+    c, _ = app
+    relu = c.get("/v1/theory", params={"activation": "relu", "depth": 20}).json()
+    assert relu["chi_1"] == pytest.approx(0.5)  # the limit at q* = 0, not phi'(0) = 0
+    assert relu["factor_per_layer"] == pytest.approx(math.sqrt(0.5))
+    assert relu["phase"] == "ordered"
+    phases = [
+        c.get(
+            "/v1/theory",
+            params={"activation": "tanh", "init": "lecun_normal", "depth": 20, "init_gain": g},
+        ).json()["phase"]
+        for g in (0.7, 1.0, 1.4)
+    ]
+    assert phases == ["ordered", "critical", "chaotic"]
+    biased = c.get("/v1/theory", params={"activation": "tanh", "depth": 20, "bias_std": 0.5}).json()
+    assert biased["sigma_b2"] == pytest.approx(0.25)
+    assert biased["q_star"] > 0
 
 
 @pytest.mark.parametrize(
@@ -74,6 +97,8 @@ def test_theory_with_batch_norm_says_the_plain_theory_does_not_apply(
         ({"activation": "relu", "depth": 3, "width": 99999}, "width"),
         ({"activation": "relu", "depth": 3, "negative_slope": 2}, "negative_slope"),
         ({"activation": "relu"}, "depth"),
+        ({"activation": "relu", "depth": 3, "init_gain": 0}, "init_gain"),
+        ({"activation": "relu", "depth": 3, "bias_std": -1}, "bias_std"),
     ],
 )
 def test_theory_bad_arguments_are_422_naming_the_parameter(

@@ -112,6 +112,12 @@ CALLS: dict[tuple[str, str], list[tuple[dict[str, Any], Any, bool]]] = {
             None,
             False,
         ),
+        (
+            {"activation": "tanh", "depth": 4, "residual": True, "batch_norm": True},
+            None,
+            False,
+        ),
+        ({"activation": "tanh", "depth": 4, "init_gain": 1.5, "bias_std": 0.2}, None, False),
     ],
     ("GET", "/v1/activations"): [({}, None, False)],
     ("GET", "/healthz"): [({}, None, False)],

@@ -114,7 +114,38 @@ def test_level_profile_is_healthy_with_no_remedies() -> None:
     [(-1.9, "healthy"), (-2.1, "vanishing"), (1.9, "healthy"), (2.1, "exploding")],
 )
 def test_ratio_thresholds(ratio: float, verdict: str) -> None:
-    assert diagnose(hand_result(ratio=ratio))["verdict"] == verdict
+    # A run that learns somewhat (0.55 against 1/3 by chance), but not well.
+    partial = [0.4, 0.5, 0.55]
+    d = diagnose(hand_result(ratio=ratio, train_acc=partial, val_acc=partial))
+    assert d["verdict"] == verdict
+    assert d["severity"] == (None if verdict == "healthy" else "mild")
+
+
+def test_severity_grows_with_the_ratio_and_with_chance_accuracy() -> None:
+    partial = [0.4, 0.5, 0.55]
+    assert diagnose(hand_result(ratio=-4.5, val_acc=partial))["severity"] == "severe"
+    assert diagnose(hand_result(ratio=-3.0, val_acc=partial))["severity"] == "mild"
+    chance = [0.33, 0.34, 0.34]
+    assert diagnose(hand_result(ratio=-3.0, val_acc=chance))["severity"] == "severe"
+
+
+def test_growth_toward_the_input_in_a_run_that_learns_is_healthy_with_a_note() -> None:
+    d = diagnose(hand_result(ratio=2.5))  # validation accuracy 0.88
+    assert d["verdict"] == "healthy"
+    assert d["severity"] is None
+    assert any("Yang et al. 2019" in n and "10^+2.5" in n for n in d["notes"])
+
+
+def test_near_chance_without_a_gradient_problem_is_not_learning() -> None:
+    chance = [0.33, 0.34, 0.35]
+    spec = spec_of(activation="relu", init="he_normal")
+    d = diagnose(hand_result(val_acc=chance), spec)
+    assert d["verdict"] == "not_learning"
+    assert any("validation accuracy is 0.35" in e for e in d["evidence"])
+    changes = [r["change"] for r in d["remedies"]]
+    assert {"training.epochs": 6} in changes
+    assert {"training.learning_rate": 0.15} in changes
+    assert {"training.optimizer": "adam", "training.learning_rate": 1e-3} in changes
 
 
 def test_backprop_vanishing_counts_even_when_weight_gradients_are_level() -> None:
@@ -131,9 +162,16 @@ def test_stalled_first_layer_is_vanishing_even_with_a_level_profile() -> None:
 
 def test_huge_updates_and_growing_gradients_are_exploding() -> None:
     assert diagnose(hand_result(update=(5.0, 5.0)))["verdict"] == "exploding"
-    d = diagnose(hand_result(growth=1e4))
+    d = diagnose(hand_result(growth=1e4, update=(0.2, 0.2)))
     assert d["verdict"] == "exploding"
+    assert d["severity"] == "severe"
     assert any("grew 10^+4.0-fold" in e for e in d["evidence"])
+
+
+def test_growth_from_a_small_start_with_small_steps_is_not_explosion() -> None:
+    d = diagnose(hand_result(growth=1e4))  # update ratios stay at 1e-3
+    assert d["verdict"] == "healthy"
+    assert any("not an explosion" in n for n in d["notes"])
 
 
 def test_divergence_outranks_everything() -> None:
@@ -202,7 +240,9 @@ def test_sigmoid_vanishing_remedies_rank_relu_he_first_and_quote_theory() -> Non
 
 def test_exploding_remedies_fix_the_init_then_clip_then_lower_the_rate() -> None:
     spec = spec_of(activation="tanh", init="normal", training={"learning_rate": 0.2})
-    changes = [r["change"] for r in diagnose(hand_result(ratio=3.0), spec)["remedies"]]
+    chance = [0.33, 0.34, 0.34]  # exploding, not a network that learns regardless
+    result = hand_result(ratio=3.0, val_acc=chance)
+    changes = [r["change"] for r in diagnose(result, spec)["remedies"]]
     assert changes[:3] == [
         {"model.init": "xavier_normal"},
         {"training.clip_grad_norm": 1.0},

@@ -39,8 +39,9 @@ def test_example_validates_and_is_named_after_its_file(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_example_is_cheap(name: str) -> None:
     cost = examples.load(name).cost()
-    # A few seconds of NumPy on one core, with a result of a few MB at most.
-    assert cost.flops <= 5e10
+    # A few seconds of NumPy on one core (the deep sigmoid family, 30 epochs at width 96,
+    # about 3 s), with a result of a few MB at most.
+    assert cost.flops <= 1e11
     assert cost.parameters <= 200_000
     assert cost.records <= 500
     assert cost.record_values <= 200_000

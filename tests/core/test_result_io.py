@@ -52,7 +52,13 @@ def fake_result(n_records: int = 3, n_layers: int = 4, batch_norm: bool = False)
             "total_steps": 100,
             "stopped": False,
         },
-        "diagnosis": {"verdict": "vanishing", "evidence": ["x"], "remedies": []},
+        "diagnosis": {
+            "verdict": "vanishing",
+            "severity": "severe",
+            "evidence": ["x"],
+            "notes": [],
+            "remedies": [],
+        },
     }
     if batch_norm:
         result["batch_norm"] = {

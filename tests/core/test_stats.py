@@ -28,13 +28,13 @@ BATCH = 16
 
 def expected_stats(
     net: MLP, act_name: str, x: Arr, y: NDArray[np.int64], W0: list[Arr]
-) -> dict[str, list[float]]:
+) -> dict[str, list[float | None]]:
     """Every statistic of every layer, from the definitions, on a float64 network."""
     ws = net.workspace(len(y))
     logits = net.forward(x, ws, training=True)
     softmax_cross_entropy(logits, y, ws.dZ.views[-1])
     net.backward(ws)
-    out: dict[str, list[float]] = {k: [] for k in LAYER_STATS}
+    out: dict[str, list[float | None]] = {k: [] for k in LAYER_STATS}
     for l in range(net.n_layers):
         G, W, dZ = net.dW.views[l], net.W.views[l], ws.dZ.views[l]
         h = ws.H.views[l] if l < net.depth else ws.Z.views[-1]
@@ -57,6 +57,52 @@ def expected_stats(
             out["saturation"].append(0.0)
         dead = np.all(h == 0.0, axis=0).mean() if hidden and act_name == "relu" else 0.0
         out["dead_fraction"].append(float(dead))
+        if hidden:
+            d = net.act.derivative(ws.U[l].astype(np.float64))
+            out["derivative_rms"].append(math.sqrt(float(np.mean(d**2))))
+        else:
+            out["derivative_rms"].append(None)
+    grads = [dW.astype(np.float64).copy() for dW in net.dW.views]
+    per_example = _per_example_gradients(net, x, y, ws)
+    for l in range(net.n_layers):
+        sq = np.array([np.sum(g[l] ** 2) for g in per_example])  # ||g_b||^2, (batch,)
+        B = len(per_example)
+        np.testing.assert_allclose(
+            np.mean([g[l] for g in per_example], axis=0), grads[l], atol=1e-12
+        )
+        out["example_grad_rms"].append(math.sqrt(float(np.mean(sq))))
+        spread = np.sum(np.var(np.stack([g[l] for g in per_example]), axis=0, ddof=1))
+        assert spread == pytest.approx(B / (B - 1) * (np.mean(sq) - np.sum(grads[l] ** 2)))
+        out["grad_snr"].append(float(np.sum(grads[l] ** 2) / spread))
+    return out
+
+
+def _per_example_gradients(
+    net: MLP, x: Arr, y: NDArray[np.int64], ws: Any
+) -> list[list[NDArray[np.float64]]]:
+    """g_b = d(loss of example b alone)/dW per layer, for each example b of the batch.
+
+    Without batch norm, a batch of one example: its mean loss is its own loss, so the
+    batch's mean-loss gradient is the mean of these. With batch norm an example's
+    output depends on the others, so g_b is its term x_b (B delta_b)^T of the batch's
+    own backward pass (what the statistic describes then).
+    """
+    B = len(y)
+    if net.batch_norm:
+        xs = [np.asarray(d.x, dtype=np.float64).copy() for d in net.dense]
+        dz = [np.asarray(v, dtype=np.float64).copy() for v in ws.dZ.views]
+        return [[np.outer(xs[l][b], B * dz[l][b]) for l in range(net.n_layers)] for b in range(B)]
+    out = []
+    one = net.workspace(1)
+    for b in range(B):
+        logits = net.forward(x[b : b + 1], one, training=True)
+        softmax_cross_entropy(logits, y[b : b + 1], one.dZ.views[-1])
+        net.backward(one)
+        out.append([dW.astype(np.float64).copy() for dW in net.dW.views])
+    # leave the network's gradient as the batch's, as the caller found it
+    net.forward(x, ws, training=True)
+    softmax_cross_entropy(ws.Z.views[-1], y, ws.dZ.views[-1])
+    net.backward(ws)
     return out
 
 
@@ -91,7 +137,7 @@ def test_every_stat_matches_its_definition(
     ref = build_network(as64, np.random.default_rng(0))  # the same network in float64
     W0: list[Arr] = [W.astype(np.float64) for W in net.W.views]
     x, y = run.data.x_train[:BATCH], run.data.y_train[:BATCH]
-    expected: list[dict[str, list[float]]] = []
+    expected: list[dict[str, list[float | None]]] = []
     for _ in range(STEPS):
         ref.theta[...] = net.theta
         stats = expected_stats(ref, spec.model.activation, x.astype(np.float64), y, W0)
@@ -123,7 +169,12 @@ def test_every_stat_matches_its_definition(
             assert len(row) == net.n_layers
             scale = expected[r][SCALE_OF[name]] if name in SCALE_OF else [0.0] * len(want)
             for l in range(net.n_layers):
-                assert row[l] == pytest.approx(want[l], rel=rtol, abs=rtol * scale[l] + 1e-300), (
+                want_l, sc = want[l], scale[l]
+                if want_l is None:
+                    assert row[l] is None, f"{name} at step {r}, layer {l}"
+                    continue
+                assert sc is not None
+                assert row[l] == pytest.approx(want_l, rel=rtol, abs=rtol * sc + 1e-300), (
                     f"{name} at step {r}, layer {l}"
                 )
     assert all(v == 0.0 for v in got["weight_change"][0])  # nothing has moved at step 0

@@ -164,20 +164,41 @@ def test_prediction_is_json_safe_even_when_q_overflows() -> None:
     assert "backprop_ratio_log10" in text
 
 
-def test_batch_norm_and_residual_are_flagged() -> None:
+def test_batch_norm_and_residual_have_their_own_theories() -> None:
     bn = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
-    assert bn["applies"] is False
+    assert bn["applies"] is True
+    assert bn["method"] == "batch_norm_monte_carlo"
     assert bn["note"] is not None
-    assert "batch norm" in bn["note"]
-    five, six = bn["batch_norm_profile_log10"][5:7]
-    assert five is not None
-    assert six is not None
-    # Between hidden layers the growth toward the input is the batch-norm rate exactly.
-    assert five - six == pytest.approx(0.5 * math.log10(1.4669), abs=1e-4)
+    assert "Yang et al. (2019)" in bn["note"]
+    assert bn["batch_norm_profile_log10"] == bn["backprop_profile_log10"]
+    assert bn["backprop_ratio_log10"] is not None
+    assert bn["backprop_ratio_log10"] > 0.5
+    # The same spec, the same prediction: the Monte Carlo is seeded by the spec.
+    again = theory.predict(spec(activation="relu", init="he_normal", batch_norm=True))
+    assert again == bn
     res = theory.predict(spec(activation="relu", init="he_normal", residual=True))
-    assert res["applies"] is False
+    assert res["applies"] is True
+    assert res["method"] == "reduced_residual"
     assert res["note"] is not None
-    assert "Residual" in res["note"]
+    assert "Yang & Schoenholz 2017" in res["note"]
+    both = theory.predict(spec(activation="relu", init="he_normal", residual=True, batch_norm=True))
+    assert both["applies"] is False
+    assert both["method"] == "none"
+    assert both["note"] is not None
+    assert "no prediction" in both["note"]
+
+
+def test_batch_norm_on_wide_gaussian_inputs_grows_at_about_the_closed_form_rate() -> None:
+    # High-dimensional inputs and a large batch: the batch recursion approaches
+    # E[phi'(u)^2] / Var[phi(u)] per layer between hidden layers (Yang et al. 2019).
+    p = theory.predict_for(
+        "relu", "he_normal", 12, width=256, n_features=256, batch_norm=True, batch_size=128
+    )
+    prof = p["backprop_profile_log10"]
+    assert prof[2] is not None
+    assert prof[8] is not None
+    per_layer = (prof[2] - prof[8]) / 6
+    assert per_layer == pytest.approx(0.5 * math.log10(1.4669), abs=0.02)
 
 
 def test_predict_for_checks_its_arguments() -> None:

@@ -270,7 +270,9 @@ def test_theory_and_activations(api: Api) -> None:
     assert deep["backprop_ratio_log10"] is not None
     assert shallow["backprop_ratio_log10"] is not None
     assert deep["backprop_ratio_log10"] < shallow["backprop_ratio_log10"] < 0  # vanishing
-    assert api.theory("sigmoid", 20, batch_norm=True)["applies"] is False
+    bn = api.theory("sigmoid", 20, batch_norm=True)
+    assert (bn["applies"], bn["method"]) == (True, "batch_norm_monte_carlo")
+    assert api.theory("sigmoid", 20, batch_norm=True, residual=True)["applies"] is False
     with pytest.raises(InvalidRequest) as info:
         api.theory("sigmoid", 0)
     assert [e["field"] for e in info.value.errors] == ["depth"]
