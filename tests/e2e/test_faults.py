@@ -275,9 +275,7 @@ def test_a_pickled_message_is_refused_and_the_workers_go_on(
     fleet.assert_workers_alive()
 
 
-def test_cancel_queued_never_starts_running_stops_final_is_409(
-    fleet: Fleet, store: Store
-) -> None:
+def test_cancel_queued_never_starts_running_stops_final_is_409(fleet: Fleet, store: Store) -> None:
     with fleet.http() as c:
         running = [submit(c, LONG) for _ in fleet.workers]
         for exp_id in running:
@@ -323,7 +321,7 @@ def test_redis_kill_9_and_restart_on_its_aof_loses_nothing_and_the_workers_survi
         killed_at = time.monotonic()
         ends = {i: wait_final(c, i, timeout=RECOVERED_WITHIN_S + 90) for i in [*running, queued]}
         print(f"\nall ended {time.monotonic() - killed_at:.1f} s after Redis came back")
-        for exp_id, body in ends.items():
+        for body in ends.values():
             assert body["status"] == "succeeded", body
         again = c.get(f"/v1/experiments/{finished}").json()
         assert (again["status"], again["finished_at"]) == ("succeeded", done["finished_at"])
