@@ -115,6 +115,26 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Seconds between a worker's heartbeats."
     )
 
+    # --- recovery (worker/recovery.py) ----------------------------------------
+    recovery_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between a worker's sweeps for experiments that no worker is "
+        "running and no message will reach (a crashed worker or Redis); one worker "
+        "sweeps at a time.",
+    )
+    recovery_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A message sent less than this long ago counts as on its way: recovery "
+        "sends another only after it.",
+    )
+    worker_heartbeat_file: str | None = Field(
+        default=None,
+        description="A file the worker touches at every heartbeat written to the store; "
+        "python -m worker.healthcheck reads it (compose's healthcheck).",
+    )
+
     # --- the API -------------------------------------------------------------
     api_host: str = Field(default="127.0.0.1", description="Address uvicorn binds.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port uvicorn binds.")

@@ -36,6 +36,7 @@ def test_redis_is_durable_private_and_authenticated() -> None:
     assert f["--appendonly"] == "yes"
     assert f["--appendfsync"] == "everysec"
     assert f["--maxmemory-policy"] == "noeviction"
+    assert re.fullmatch(r"\$\{REDIS_MAXMEMORY:-\d+[mg]b\}", f["--maxmemory"])
     assert re.fullmatch(r"\$\{REDIS_PASSWORD:\?[^}]+\}", f["--requirepass"])
     assert "ports" not in redis
     volume, _, target = redis["volumes"][0].partition(":")
@@ -58,7 +59,10 @@ def test_services_start_after_redis_is_healthy(name: str) -> None:
 
 def test_api_serves_port_8000_and_is_checked_on_readyz() -> None:
     api = SERVICES["api"]
-    assert api["ports"] == ["8000:8000"]
+    # Loopback unless the operator publishes it (with keys): docs/operations.md.
+    assert api["ports"] == [
+        "${GRADATLAS_PUBLISH_ADDR:-127.0.0.1}:${GRADATLAS_PUBLISH_PORT:-8000}:8000"
+    ]
     assert api["environment"]["GRADATLAS_API_PORT"] == "8000"
     assert api["environment"]["GRADATLAS_API_HOST"] == "0.0.0.0"
     assert "http://127.0.0.1:8000/readyz" in " ".join(api["healthcheck"]["test"])
@@ -73,6 +77,12 @@ def test_worker_scales_and_has_time_to_hand_back() -> None:
     seconds = int(grace[:-1]) * {"s": 1, "m": 60}[grace[-1]]
     assert seconds >= 30
     assert worker["command"][:4] == ["celery", "-A", "worker.celery_app", "worker"]
+
+
+def test_worker_health_is_its_heartbeat() -> None:
+    worker = SERVICES["worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "worker.healthcheck"]
+    assert worker["environment"]["GRADATLAS_WORKER_HEARTBEAT_FILE"].startswith("/tmp/")
 
 
 def test_flower_is_opt_in_and_authenticated() -> None:
@@ -91,7 +101,12 @@ def test_make_run_starts_the_same_commands() -> None:
     worker = " ".join(SERVICES["worker"]["command"])
     assert f'"$VENV/bin/{worker.split(" ", 1)[0]}" {worker.split(" ", 1)[1]}' in script
     assert '"$VENV/bin/python" -m api' in script
-    for flag in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction"):
+    for flag in (
+        "--appendonly yes",
+        "--appendfsync everysec",
+        "--maxmemory-policy noeviction",
+        '--maxmemory "$REDIS_MAXMEMORY"',
+    ):
         assert flag in script
 
 

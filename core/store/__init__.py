@@ -3,6 +3,7 @@
 from core.store.codec import decode_result, encode_result, etag_of
 from core.store.connection import ExperimentKeys, Page, connect, guard, new_id
 from core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status
+from core.store.recovery import BrokerKeys, Stray
 from core.store.store import Store, StoredResult
 from core.store.sweeps import SweepPage, SweepRecord, SweepStore
 from core.store.transitions import Claim
@@ -10,6 +11,7 @@ from core.store.transitions import Claim
 __all__ = [
     "FINAL_STATUSES",
     "STATUSES",
+    "BrokerKeys",
     "Claim",
     "ExperimentKeys",
     "ExperimentRecord",
@@ -17,6 +19,7 @@ __all__ = [
     "Status",
     "Store",
     "StoredResult",
+    "Stray",
     "SweepPage",
     "SweepRecord",
     "SweepStore",

@@ -131,6 +131,7 @@ return {'ok', ''}
 )
 
 #: ARGV: id, now, ttl, flag_ttl. -> cancelled | cancelling | final <status>
+#: A running experiment whose lease has lapsed is cancelled at once.
 CANCEL = (
     _PRELUDE
     + """
@@ -139,6 +140,12 @@ if status == 'queued' then
   return {'cancelled', ''}
 end
 if status == 'running' then
+  -- Nobody holds the lease (its worker died or handed it back): nothing would read
+  -- the flag until a re-delivery, so the record is cancelled now.
+  if (tonumber(redis.call('HGET', KEYS[1], 'lease_until')) or 0) <= now then
+    finalize('running', 'cancelled', '', tonumber(ARGV[3]))
+    return {'cancelled', ''}
+  end
   redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
   redis.call('HSET', KEYS[1], 'cancel_requested_at', ARGV[2])
   return {'cancelling', ''}
@@ -148,15 +155,38 @@ return {'final', status}
 )
 
 #: ARGV: id, now. -> deleted | conflict <status>
+#: Final records, and running ones whose lease has lapsed (stuck: their worker is gone).
 DELETE = (
     _PRELUDE
     + """
-if status == 'queued' or status == 'running' then return {'conflict', status} end
+if status == 'queued' then return {'conflict', status} end
+if status == 'running' and (tonumber(redis.call('HGET', KEYS[1], 'lease_until')) or 0) > now then
+  return {'conflict', status}
+end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 for _, key in pairs(IDX) do redis.call('ZREM', key, id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 return {'deleted', status}
+"""
+)
+
+#: ARGV: id, now, grace_s. Recovery is about to send a new message for an experiment it
+#: found without one: note when, unless a message was sent less than ``grace_s`` ago or
+#: the experiment no longer needs one (final, or running under a live lease).
+#: -> ok <status> | recent | busy | final <status>
+REDISPATCH = (
+    _PRELUDE
+    + """
+if status ~= 'queued' and status ~= 'running' then return {'final', status} end
+if status == 'running' and (tonumber(redis.call('HGET', KEYS[1], 'lease_until')) or 0) > now then
+  return {'busy', ''}
+end
+local last = math.max(tonumber(redis.call('HGET', KEYS[1], 'created_at')) or 0,
+                      tonumber(redis.call('HGET', KEYS[1], 'dispatched_at')) or 0)
+if now - last < tonumber(ARGV[3]) then return {'recent', ''} end
+redis.call('HSET', KEYS[1], 'dispatched_at', ARGV[2])
+return {'ok', status}
 """
 )
 

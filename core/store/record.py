@@ -43,6 +43,10 @@ class ExperimentRecord:
     cancel_requested_at: float | None = None
     worker: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    #: While running: until when the attempt's lease holds (its worker renews it).
+    lease_until: float | None = None
+    #: When recovery last sent a message for it (see ``RecoveryMixin``).
+    dispatched_at: float | None = None
 
     @property
     def final(self) -> bool:
@@ -74,6 +78,8 @@ class ExperimentRecord:
             cancel_requested_at=_opt_float(d.get("cancel_requested_at")),
             worker=d.get("worker") or None,
             meta=json.loads(d.get("meta") or "{}"),
+            lease_until=_opt_float(d.get("lease_until")),
+            dispatched_at=_opt_float(d.get("dispatched_at")),
         )
 
 

@@ -11,7 +11,8 @@ Keys (``P`` is the prefix, ``gradatlas`` by default)::
 
 Here: creating, reading, listing and counting records, and reading results.
 ``Store`` takes the rest from mixins: status changes (``transitions.py``,
-each a Lua compare-and-set from ``lua.py``), worker heartbeats, drain flags
+each a Lua compare-and-set from ``lua.py``), what recovery looks for
+(``recovery.py``), worker heartbeats, drain flags
 and queue depth (``workers.py``) and generic blobs (``blobs.py``). Connecting,
 the error guard, ids, key names and paging are in ``connection.py``. A Redis that cannot
 be reached raises ``StoreUnavailable`` within about the socket timeout.
@@ -41,7 +42,7 @@ from core.store.record import (
     Status,
     parse_status,
 )
-from core.store.transitions import TransitionsMixin
+from core.store.recovery import RecoveryMixin
 from core.store.workers import WorkersMixin
 
 
@@ -67,9 +68,9 @@ class StoredResult:
         return cls(data, etag.decode() if final and etag else None, final, st)
 
 
-class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
-    """Experiment records and results; status changes, workers and blobs come
-    from the mixins."""
+class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
+    """Experiment records and results; status changes (and recovery's queries),
+    workers and blobs come from the mixins."""
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class Store(TransitionsMixin, WorkersMixin, BlobsMixin):
         self.result_ttl_s = result_ttl_s
         self._broker = broker or client
         self._register_transitions(client)
+        self._register_recovery(client)
         self._prune = client.register_script(lua.PRUNE)
 
     @classmethod

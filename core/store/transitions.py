@@ -169,7 +169,8 @@ class TransitionsMixin(Keyspace):
     def request_cancel(
         self, exp_id: str, *, flag_ttl_s: int = 24 * 3600, now: float | None = None
     ) -> Literal["cancelled", "cancelling"]:
-        """Queued -> cancelled at once; running -> raise the flag the worker polls."""
+        """Queued -> cancelled at once; running -> raise the flag the worker polls, or
+        cancelled at once when nobody holds its lease (its worker died)."""
         now = time.time() if now is None else now
         with guard():
             outcome, value = _pair(
@@ -187,10 +188,12 @@ class TransitionsMixin(Keyspace):
         with guard():
             return bool(self.redis.exists(self.experiment_keys(exp_id).cancel))
 
-    def delete(self, exp_id: str) -> None:
-        """Forget a finished experiment and its result."""
+    def delete(self, exp_id: str, *, now: float | None = None) -> None:
+        """Forget a finished experiment and its result, or a stuck one (running, but
+        its lease has lapsed: its worker is gone)."""
+        now = time.time() if now is None else now
         with guard():
-            outcome, value = _pair(self._delete(keys=self._keys(exp_id), args=[exp_id, 0]))
+            outcome, value = _pair(self._delete(keys=self._keys(exp_id), args=[exp_id, now]))
         if outcome == "missing":
             raise NotFound(f"No experiment {exp_id!r}.")
         if outcome == "conflict":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from typing import Any, cast
@@ -422,3 +423,68 @@ def test_sweep_listing_pages_newest_first_and_skips_expired(store: Store) -> Non
             break
     assert seen == [ids[4], ids[3], ids[1], ids[0]]
     assert not store.redis.zscore(f"{store.prefix}:index:sweeps", ids[2])  # dropped
+
+
+# --- stuck records and recovery ----------------------------------------------
+
+
+def test_cancel_of_a_run_whose_worker_died_ends_it_at_once(store: Store) -> None:
+    exp_id = running(store)
+    later = time.time() + LEASE + 1  # nobody renewed the lease
+    assert store.request_cancel(exp_id, now=later) == "cancelled"
+    record = store.get(exp_id)
+    assert record.status == "cancelled"
+    assert store.counts()["running"] == 0
+
+
+def test_a_stuck_run_can_be_deleted_a_live_one_cannot(store: Store) -> None:
+    exp_id = running(store)
+    with pytest.raises(Conflict, match="running"):
+        store.delete(exp_id)
+    store.delete(exp_id, now=time.time() + LEASE + 1)
+    assert store.find(exp_id) is None
+    assert store.counts()["running"] == 0
+
+
+def test_strays_are_old_queued_records_and_runs_with_a_lapsed_lease(store: Store) -> None:
+    now = time.time()
+    queued = store.create(SPEC, now=now - 60).id
+    fresh = store.create(SPEC).id
+    live = running(store)
+    lapsed = store.create(SPEC, now=now - 60).id
+    assert claim(store, lapsed, now=now - LEASE - 5).outcome == "run"
+    found = {(s.id, s.status) for s in store.strays(now=now, grace_s=10)}
+    assert found == {(queued, "queued"), (lapsed, "running")}
+    assert fresh not in {s.id for s in store.strays(now=now, grace_s=10)}
+    assert live not in {s.id for s in store.strays(now=now, grace_s=10)}
+
+
+def test_a_redispatch_is_noted_once_per_grace_period(store: Store) -> None:
+    now = time.time()
+    exp_id = store.create(SPEC, now=now - 60).id
+    assert store.mark_redispatched(exp_id, grace_s=10, now=now)
+    assert not store.mark_redispatched(exp_id, grace_s=10, now=now + 5)
+    assert store.strays(now=now + 5, grace_s=10) == []
+    assert store.mark_redispatched(exp_id, grace_s=10, now=now + 11)
+    live = running(store)
+    assert not store.mark_redispatched(live, grace_s=0)  # its worker holds the lease
+    done = finished(store, "succeeded")
+    assert not store.mark_redispatched(done, grace_s=0)
+
+
+def test_message_ids_reads_the_queue_and_recent_unacked_messages(store: Store) -> None:
+    from core.store import BrokerKeys
+
+    def message(task_id: str) -> str:
+        return json.dumps({"body": "", "headers": {"id": task_id, "task": "t"}, "properties": {}})
+
+    p = store.prefix
+    keys = BrokerKeys([f"{p}q", f"{p}q\x06\x163"], f"{p}unacked", f"{p}unacked_index")
+    r = store.redis
+    r.lpush(keys.lists[0], message("a"), "not json")
+    r.lpush(keys.lists[1], message("b"))
+    now = time.time()
+    for tag, task_id, at in (("t1", "c", now - 1), ("t2", "old", now - 100)):
+        r.hset(keys.unacked, tag, json.dumps([json.loads(message(task_id)), "", "q"]))
+        r.zadd(keys.unacked_index, {tag: at})
+    assert store.message_ids(keys, delivered_after=now - 30) == {"a", "b", "c"}

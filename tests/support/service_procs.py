@@ -147,6 +147,13 @@ class RedisServer:
             self.proc.stop()
             self.proc = None
 
+    def kill9(self) -> None:
+        """A crash: SIGKILL, no shutdown save; ``start`` replays the append-only file."""
+        if self.proc is not None:
+            self.proc.kill9()
+            self.proc.stop()
+            self.proc = None
+
 
 def service_env(redis_url: str, **extra: str) -> dict[str, str]:
     """GRADATLAS_* settings for processes under test: quick timeouts, one core each."""
