@@ -54,6 +54,10 @@ def _ordered(values: Sequence[Any]) -> list[Any]:
 
 
 def _chi_log(spec: ExperimentSpec, theory: Any) -> float:
+    # Batch norm keeps a network off the order-to-chaos line whatever chi_1 says (every
+    # batch-normalised net explodes toward the input, Yang et al. 2019): no line to draw.
+    if spec.model.batch_norm:
+        return float("nan")
     p = theory if theory is not None else predict(spec)
     chi = p.get("chi_1")
     if not p.get("applies") or chi is None or not chi > 0:
