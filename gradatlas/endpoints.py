@@ -96,6 +96,11 @@ def compare_plot(experiment_ids: Sequence[str], fmt: ImageFormat) -> Call[bytes]
     return Call("GET", f"/v1/compare/plots/gradient-profile.{fmt}", read_bytes, params=params)
 
 
+def events_path(experiment_id: str) -> str:
+    """The experiment's server-sent events (gradatlas/events.py follows them)."""
+    return _experiment(experiment_id, "/events")
+
+
 # ---------------------------------------------------------------- sweeps
 
 
@@ -118,6 +123,10 @@ def cancel_sweep(sweep_id: str) -> Call[Sweep]:
 
 def sweep_plot(sweep_id: str, name: str, fmt: ImageFormat) -> Call[bytes]:
     return Call("GET", _sweep(sweep_id, f"/plots/{_seg(name)}.{fmt}"), read_bytes)
+
+
+def sweep_events_path(sweep_id: str) -> str:
+    return _sweep(sweep_id, "/events")
 
 
 # ---------------------------------------------------------------- no training
