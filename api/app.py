@@ -6,12 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import openapi, problems
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
 from api.metrics import MetricsMiddleware, ServiceMetrics
-from api.routers import compare, events, experiments, health, plots, remedies, sweeps, theory
+from api.routers import (
+    compare,
+    events,
+    experiments,
+    health,
+    pages,
+    plots,
+    remedies,
+    sweeps,
+    theory,
+)
 from api.services.events import Broadcaster
 from core.settings import Settings, get_settings
 from core.store import Store
@@ -28,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     sweeps.router,
     theory.router,
     health.router,
+    pages.router,
 )
 
 
@@ -65,6 +77,9 @@ def create_app(
         version="1",
         description=openapi.DESCRIPTION,
         lifespan=lifespan,
+        # Served by api/routers/pages.py from the package's own copies: no CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -77,5 +92,6 @@ def create_app(
     problems.install(app, retry_after_s=settings.retry_after_s)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(pages.STATIC_URL, StaticFiles(directory=pages.STATIC_DIR), name="static")
     openapi.install(app)
     return app
