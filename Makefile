@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # One resolution for every platform and Python >= 3.11, so the lock is the same on every machine.
 UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--custom-compile-command "make lock" --quiet
-.PHONY: install test lint run bench bench-api lock upgrade-deps clean vendor figures
+.PHONY: install test lint run bench bench-api lock upgrade-deps clean vendor presets figures
 
 $(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -71,6 +71,13 @@ vendor:
 	cp build/vendor/uplot-*/package/{dist/uPlot.esm.js,dist/uPlot.min.css,LICENSE} $(VENDOR)/uplot/
 	echo "$(NPM_PACKAGES)" | tr ' ' '\n' > $(VENDOR)/VERSIONS
 	rm -rf build/vendor
+
+# The lab's presets: gradatlas/examples with their descriptions (tests/api/test_pages.py checks
+# that the committed file matches).
+presets: install
+	$(PY) -c 'import json, gradatlas.examples as ex; print(json.dumps([{"name": n, \
+	  "description": ex.DESCRIPTIONS.get(n, n), "spec": json.loads(ex.read_text(n))} \
+	  for n in ex.names()], indent=1))' > api/static/lab/presets.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ def client(settings: Settings, store: Store) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/"])
 def test_pages_load_their_assets_from_the_package(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.status_code == 200
@@ -47,3 +47,17 @@ def test_the_docs_are_not_in_the_api_description(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not {"/", "/docs", "/redoc"} & set(paths)
     assert "/v1/experiments/{experiment_id}/events" in paths
+
+
+def test_the_lab_presets_are_the_examples() -> None:
+    import json
+    from pathlib import Path
+
+    import gradatlas.examples as ex
+    from api.routers.pages import STATIC_DIR
+
+    presets = json.loads(Path(STATIC_DIR, "lab", "presets.json").read_text())
+    assert [p["name"] for p in presets] == ex.names(), "run `make presets`"
+    for p in presets:
+        assert p["spec"] == json.loads(ex.read_text(p["name"])), "run `make presets`"
+        assert p["description"] == ex.DESCRIPTIONS[p["name"]]
