@@ -79,5 +79,9 @@ presets: install
 	  "description": ex.DESCRIPTIONS.get(n, n), "spec": json.loads(ex.read_text(n))} \
 	  for n in ex.names()], indent=1))' > api/static/lab/presets.json
 
+# docs/tutorial.md's figures, trained afresh from gradatlas/examples into docs/figures/.
+figures: install
+	MPLBACKEND=Agg $(PY) docs/make_figures.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

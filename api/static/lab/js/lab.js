@@ -230,12 +230,14 @@ export async function showLab() {
 
   const q = params();
   const fromURL = spec.valuesFromURL(q);
+  const preset = presetValues(q.get("name"));
   if (q.get("lesson")) showLesson(Number(q.get("lesson")) || 1);
-  else if (Object.keys(fromURL).length) spec.writeValues(fromURL);
+  else if (preset) {
+    // A preset's link: the preset, with whatever the link changes.
+    spec.writeValues({ ...preset, ...fromURL });
+    if (!Object.keys(fromURL).length) applyPreset(q.get("name"));
+  } else if (Object.keys(fromURL).length) spec.writeValues(fromURL);
   else applyPreset("sigmoid-deep", { "training.epochs": 5 });
-  if (q.get("name") && presets.some((p) => p.name === q.get("name")) && !Object.keys(fromURL).length) {
-    applyPreset(q.get("name"));
-  }
   const hidden = (q.get("hide") || "").split(",").filter(Boolean);
   for (const part of hidden) document.querySelectorAll(`[data-part="${part}"]`).forEach((el) => { el.hidden = true; });
 
