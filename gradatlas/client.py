@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 from gradatlas import endpoints as ep
 from gradatlas.config import DEFAULT_TIMEOUT_S, POLL_S, WAIT_TIMEOUT_S, service_url
@@ -47,7 +47,9 @@ from gradatlas.types import (
 if TYPE_CHECKING:
     import httpx
 
+    from core.run_result import RunResult
     from core.spec import ExperimentSpec
+    from gradatlas.notebook import ExperimentHandle
 
 T = TypeVar("T")
 
@@ -128,9 +130,25 @@ class Client:
             if (cursor := page["next_cursor"]) is None:
                 return
 
-    def stats(self, experiment_id: str) -> ResultDict:
-        """The recorded statistics (partial while running; ``Conflict`` before any)."""
-        return self._send(ep.stats(experiment_id))
+    @overload
+    def stats(self, experiment_id: str, *, as_arrays: Literal[False] = False) -> ResultDict: ...
+    @overload
+    def stats(self, experiment_id: str, *, as_arrays: Literal[True]) -> RunResult: ...
+    def stats(self, experiment_id: str, *, as_arrays: bool = False) -> ResultDict | RunResult:
+        """The recorded statistics (partial while running; ``Conflict`` before any);
+        ``as_arrays``: as ``core.run_result.RunResult``, NumPy arrays (loads NumPy)."""
+        result = self._send(ep.stats(experiment_id))
+        if not as_arrays:
+            return result
+        from core.run_result import RunResult
+
+        return RunResult.from_json(result)
+
+    def experiment(self, experiment_id: str) -> ExperimentHandle:
+        """The experiment as an object a notebook shows inline (gradatlas/notebook.py)."""
+        from gradatlas.notebook import ExperimentHandle
+
+        return ExperimentHandle(self, experiment_id)
 
     def cancel(self, experiment_id: str) -> Experiment:
         return self._send(ep.cancel(experiment_id))
