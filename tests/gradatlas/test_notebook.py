@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from service_procs import serve
+from service_procs import serve, wait_until
 
 from api.app import create_app
 from core.run_result import RunResult
@@ -54,6 +54,8 @@ def test_an_experiment_shows_its_gradient_profile_inline(
     png = exp._repr_png_()
     assert png is not None
     assert png.startswith(PNG)
+    # GET /v1/experiments/{id} may answer from its short cache (GRADATLAS_STATUS_CACHE_S).
+    wait_until(lambda: exp.info()["status"] == "succeeded", timeout=5, what="the status")
     page = exp._repr_html_()
     assert "data:image/png;base64," in page
     assert "verdict:" in page
