@@ -6,25 +6,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import openapi, problems
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
 from api.metrics import MetricsMiddleware, ServiceMetrics
-from api.routers import compare, experiments, health, plots, remedies, sweeps, theory
+from api.routers import (
+    compare,
+    events,
+    experiments,
+    health,
+    pages,
+    plots,
+    remedies,
+    sweeps,
+    theory,
+)
+from api.services.events import Broadcaster
 from core.settings import Settings, get_settings
 from core.store import Store
 from core.store.aio import AsyncReader
+from core.store.events import FeedReader
 
 #: Every route of the API, in the order /docs lists them.
 ROUTERS: tuple[APIRouter, ...] = (
     experiments.router,
+    events.router,
     remedies.router,
     plots.router,
     compare.router,
     sweeps.router,
     theory.router,
     health.router,
+    pages.router,
 )
 
 
@@ -44,10 +59,16 @@ def create_app(
         settings.redis_url, prefix=store.prefix, socket_timeout_s=settings.redis_socket_timeout_s
     )
 
+    # The live streams' own reader: one read per followed experiment and tick.
+    feed_reader = FeedReader(
+        settings.redis_url, prefix=store.prefix, socket_timeout_s=settings.redis_socket_timeout_s
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await reader.aclose()
+        await feed_reader.aclose()
         if own_dispatcher and isinstance(dispatcher, CeleryDispatcher):
             dispatcher.close()
 
@@ -56,10 +77,14 @@ def create_app(
         version="1",
         description=openapi.DESCRIPTION,
         lifespan=lifespan,
+        # Served by api/routers/pages.py from the package's own copies: no CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.reader = reader
+    app.state.events = Broadcaster(feed_reader, store)
     app.state.view_cache = ViewCache(settings.status_cache_s)
     app.state.dispatcher = dispatcher
     app.state.metrics = ServiceMetrics(store, settings.queue)
@@ -67,5 +92,6 @@ def create_app(
     problems.install(app, retry_after_s=settings.retry_after_s)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(pages.STATIC_URL, StaticFiles(directory=pages.STATIC_DIR), name="static")
     openapi.install(app)
     return app

@@ -6,6 +6,7 @@ and gradatlas/protocol.py, shared with ``Client``; only the sending is here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
@@ -14,7 +15,8 @@ from gradatlas import endpoints as ep
 from gradatlas.config import DEFAULT_TIMEOUT_S, POLL_S, WAIT_TIMEOUT_S, service_url
 from gradatlas.endpoints import DerivativesOptions, TheoryOptions
 from gradatlas.errors import TransportError
-from gradatlas.protocol import Call, Steps, interpret, poll, transport_errors
+from gradatlas.events import EVENT_STREAM, STALL_S, EventParser, Follower
+from gradatlas.protocol import Call, Polled, Steps, interpret, poll, transport_errors
 from gradatlas.types import (
     FINAL,
     SWEEP_FINAL,
@@ -149,12 +151,61 @@ class AsyncClient:
         timeout: float = WAIT_TIMEOUT_S,
         poll_s: float = POLL_S,
         on_progress: Callable[[Experiment], None] | None = None,
+        events: bool = True,
     ) -> Experiment:
-        what = f"experiment {experiment_id}"
         get = ep.get(experiment_id)
-        return await self._run(
-            poll(get, FINAL, what=what, timeout=timeout, poll_s=poll_s, on_progress=on_progress)
+        path = ep.events_path(experiment_id) if events else None
+        what = f"experiment {experiment_id}"
+        return await self._wait(
+            get, path, FINAL, what, timeout=timeout, poll_s=poll_s, on_progress=on_progress
         )
+
+    async def _wait(
+        self,
+        get: Call[Polled],
+        events: str | None,
+        final: frozenset[str],
+        what: str,
+        *,
+        timeout: float,
+        poll_s: float,
+        on_progress: Callable[[Polled], None] | None,
+    ) -> Polled:
+        body = await self._send(get)
+        if on_progress is not None:
+            on_progress(body)
+        follower = Follower(body, final=final, what=what, timeout=timeout)
+        if not follower.done and events is not None:
+            await self._follow(events, follower, on_progress)
+        if follower.done:
+            return follower.body
+        left = max(0.0, follower.deadline - time.monotonic())
+        return await self._run(
+            poll(get, final, what=what, timeout=left, poll_s=poll_s, on_progress=on_progress)
+        )
+
+    async def _follow(
+        self, path: str, follower: Follower[Polled], on_progress: Callable[[Polled], None] | None
+    ) -> None:
+        """As ``Client._follow``."""
+        import httpx
+
+        headers = {"Accept": EVENT_STREAM}
+        try:
+            timeout = httpx.Timeout(min(STALL_S, follower.left()))
+            async with self.http.stream("GET", path, headers=headers, timeout=timeout) as r:
+                if r.status_code != 200 or EVENT_STREAM not in r.headers.get("content-type", ""):
+                    return
+                parser = EventParser()
+                async for line in r.aiter_lines():
+                    event = parser.feed(line)
+                    if event is not None and follower.apply(event) and on_progress is not None:
+                        on_progress(follower.body)
+                    if follower.done:
+                        return
+                    follower.left()
+        except httpx.TransportError:
+            return
 
     # --- sweeps --------------------------------------------------------------
     async def submit_sweep(self, sweep: Mapping[str, Any]) -> Sweep:
@@ -183,17 +234,13 @@ class AsyncClient:
         timeout: float = WAIT_TIMEOUT_S,
         poll_s: float = POLL_S,
         on_progress: Callable[[Sweep], None] | None = None,
+        events: bool = True,
     ) -> Sweep:
         get = ep.get_sweep(sweep_id)
-        return await self._run(
-            poll(
-                get,
-                SWEEP_FINAL,
-                what=f"sweep {sweep_id}",
-                timeout=timeout,
-                poll_s=poll_s,
-                on_progress=on_progress,
-            )
+        path = ep.sweep_events_path(sweep_id) if events else None
+        what = f"sweep {sweep_id}"
+        return await self._wait(
+            get, path, SWEEP_FINAL, what, timeout=timeout, poll_s=poll_s, on_progress=on_progress
         )
 
     # --- answers that need no training ---------------------------------------

@@ -22,13 +22,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 from gradatlas import endpoints as ep
 from gradatlas.config import DEFAULT_TIMEOUT_S, POLL_S, WAIT_TIMEOUT_S, service_url
 from gradatlas.endpoints import DerivativesOptions, TheoryOptions
 from gradatlas.errors import TransportError
-from gradatlas.protocol import Call, Steps, interpret, poll, transport_errors
+from gradatlas.events import EVENT_STREAM, STALL_S, EventParser, Follower
+from gradatlas.protocol import Call, Polled, Steps, interpret, poll, transport_errors
 from gradatlas.types import (
     FINAL,
     SWEEP_FINAL,
@@ -48,7 +49,9 @@ from gradatlas.types import (
 if TYPE_CHECKING:
     import httpx
 
+    from core.run_result import RunResult
     from core.spec import ExperimentSpec
+    from gradatlas.notebook import ExperimentHandle
 
 T = TypeVar("T")
 
@@ -129,9 +132,25 @@ class Client:
             if (cursor := page["next_cursor"]) is None:
                 return
 
-    def stats(self, experiment_id: str) -> ResultDict:
-        """The recorded statistics (partial while running; ``Conflict`` before any)."""
-        return self._send(ep.stats(experiment_id))
+    @overload
+    def stats(self, experiment_id: str, *, as_arrays: Literal[False] = False) -> ResultDict: ...
+    @overload
+    def stats(self, experiment_id: str, *, as_arrays: Literal[True]) -> RunResult: ...
+    def stats(self, experiment_id: str, *, as_arrays: bool = False) -> ResultDict | RunResult:
+        """The recorded statistics (partial while running; ``Conflict`` before any);
+        ``as_arrays``: as ``core.run_result.RunResult``, NumPy arrays (loads NumPy)."""
+        result = self._send(ep.stats(experiment_id))
+        if not as_arrays:
+            return result
+        from core.run_result import RunResult
+
+        return RunResult.from_json(result)
+
+    def experiment(self, experiment_id: str) -> ExperimentHandle:
+        """The experiment as an object a notebook shows inline (gradatlas/notebook.py)."""
+        from gradatlas.notebook import ExperimentHandle
+
+        return ExperimentHandle(self, experiment_id)
 
     def cancel(self, experiment_id: str) -> Experiment:
         return self._send(ep.cancel(experiment_id))
@@ -170,13 +189,69 @@ class Client:
         timeout: float = WAIT_TIMEOUT_S,
         poll_s: float = POLL_S,
         on_progress: Callable[[Experiment], None] | None = None,
+        events: bool = True,
     ) -> Experiment:
-        """Poll until the experiment is final; ``WaitTimeout`` after ``timeout`` seconds."""
-        what = f"experiment {experiment_id}"
+        """Until the experiment is final: over its live events (``events``), else by polling;
+        ``WaitTimeout`` after ``timeout`` seconds."""
         get = ep.get(experiment_id)
-        return self._run(
-            poll(get, FINAL, what=what, timeout=timeout, poll_s=poll_s, on_progress=on_progress)
+        what = f"experiment {experiment_id}"
+        return self._wait(
+            get,
+            ep.events_path(experiment_id) if events else None,
+            FINAL,
+            what,
+            timeout=timeout,
+            poll_s=poll_s,
+            on_progress=on_progress,
         )
+
+    def _wait(
+        self,
+        get: Call[Polled],
+        events: str | None,
+        final: frozenset[str],
+        what: str,
+        *,
+        timeout: float,
+        poll_s: float,
+        on_progress: Callable[[Polled], None] | None,
+    ) -> Polled:
+        body = self._send(get)
+        if on_progress is not None:
+            on_progress(body)
+        follower = Follower(body, final=final, what=what, timeout=timeout)
+        if not follower.done and events is not None:
+            self._follow(events, follower, on_progress)
+        if follower.done:
+            return follower.body
+        left = max(0.0, follower.deadline - time.monotonic())
+        return self._run(
+            poll(get, final, what=what, timeout=left, poll_s=poll_s, on_progress=on_progress)
+        )
+
+    def _follow(
+        self, path: str, follower: Follower[Polled], on_progress: Callable[[Polled], None] | None
+    ) -> None:
+        """Fold the stream's events into ``follower`` until ``end``; quietly return when
+        the stream cannot be had or drops (the caller polls then)."""
+        import httpx
+
+        headers = {"Accept": EVENT_STREAM}
+        try:
+            timeout = httpx.Timeout(min(STALL_S, follower.left()))
+            with self.http.stream("GET", path, headers=headers, timeout=timeout) as r:
+                if r.status_code != 200 or EVENT_STREAM not in r.headers.get("content-type", ""):
+                    return
+                parser = EventParser()
+                for line in r.iter_lines():
+                    event = parser.feed(line)
+                    if event is not None and follower.apply(event) and on_progress is not None:
+                        on_progress(follower.body)
+                    if follower.done:
+                        return
+                    follower.left()
+        except httpx.TransportError:
+            return
 
     # --- sweeps --------------------------------------------------------------
     def submit_sweep(self, sweep: Mapping[str, Any]) -> Sweep:
@@ -205,18 +280,19 @@ class Client:
         timeout: float = WAIT_TIMEOUT_S,
         poll_s: float = POLL_S,
         on_progress: Callable[[Sweep], None] | None = None,
+        events: bool = True,
     ) -> Sweep:
-        """Poll until every child is final; ``WaitTimeout`` after ``timeout`` seconds."""
+        """Until every child is final (over live events, else polling); ``WaitTimeout``
+        after ``timeout`` seconds."""
         get = ep.get_sweep(sweep_id)
-        return self._run(
-            poll(
-                get,
-                SWEEP_FINAL,
-                what=f"sweep {sweep_id}",
-                timeout=timeout,
-                poll_s=poll_s,
-                on_progress=on_progress,
-            )
+        return self._wait(
+            get,
+            ep.sweep_events_path(sweep_id) if events else None,
+            SWEEP_FINAL,
+            f"sweep {sweep_id}",
+            timeout=timeout,
+            poll_s=poll_s,
+            on_progress=on_progress,
         )
 
     # --- answers that need no training ---------------------------------------

@@ -105,6 +105,11 @@ def compare_plot(experiment_ids: Sequence[str], fmt: ImageFormat) -> Call[bytes]
     return Call("GET", f"/v1/compare/plots/gradient-profile.{fmt}", read_bytes, params=params)
 
 
+def events_path(experiment_id: str) -> str:
+    """The experiment's server-sent events (gradatlas/events.py follows them)."""
+    return _experiment(experiment_id, "/events")
+
+
 # ---------------------------------------------------------------- sweeps
 
 
@@ -130,6 +135,10 @@ def sweep_plot(
 ) -> Call[bytes]:
     path = _sweep(sweep_id, f"/plots/{_seg(name)}.{fmt}")
     return Call("GET", path, read_bytes, params=_query(scale=scale))
+
+
+def sweep_events_path(sweep_id: str) -> str:
+    return _sweep(sweep_id, "/events")
 
 
 # ---------------------------------------------------------------- no training

@@ -83,7 +83,26 @@ others+=($!)
 supervise api "$VENV/bin/python" -m api
 others+=($!)
 
-echo "run.sh: API on http://${GRADATLAS_API_HOST}:${GRADATLAS_API_PORT} (docs at /docs);" \
-     "Ctrl-C stops everything" >&2
+# The first screen's last line, printed once the API answers /healthz and (for up to 15 s
+# more) /readyz, so it comes after the components' banners.
+"$VENV/bin/python" - "http://${GRADATLAS_API_HOST}:${GRADATLAS_API_PORT}" <<'PY' &
+import sys, time, urllib.request
+url = sys.argv[1]
+def ok(path):
+    try:
+        return urllib.request.urlopen(url + path, timeout=1).status == 200
+    except OSError:
+        return False
+deadline = time.monotonic() + 120
+while not ok("/healthz"):
+    if time.monotonic() > deadline:
+        sys.exit(0)
+    time.sleep(0.2)
+ready_by = time.monotonic() + 15
+while not ok("/readyz") and time.monotonic() < ready_by:
+    time.sleep(0.2)
+print(f"gradatlas is up: the lab at {url}/  the API docs at {url}/docs  (Ctrl-C stops everything)",
+      file=sys.stderr, flush=True)
+PY
 # The supervisors never end by themselves: wait for Ctrl-C (or SIGTERM).
 wait || true

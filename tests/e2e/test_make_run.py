@@ -132,6 +132,17 @@ def test_run_sh_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
                 what="the experiment to succeed",
             )
         assert (tmp_path / "var" / "redis").is_dir()
+        # The first screen ends with one line: the lab, the docs, how to stop; after the
+        # API has said it listens.
+        text = (tmp_path / "run.log").read_text
+        wait_until(lambda: "gradatlas is up" in text(), timeout=30, what="the last line")
+        lines = [line for line in text().splitlines() if line.strip()]
+        last = next(line for line in lines if "gradatlas is up" in line)
+        assert f"{run.base}/ " in last
+        assert f"{run.base}/docs" in last
+        assert "Ctrl-C" in last
+        started = next(i for i, line in enumerate(lines) if "Application startup complete" in line)
+        assert lines.index(last) > started
         redis_pgid = os.getpgid(run.redis_pid())
         worker_pgid = os.getpgid(run.worker_pid())
         os.killpg(run.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
