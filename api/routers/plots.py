@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, TenantDep
 from api.openapi import DOC_503, image_responses, problem_doc
 from api.services import figures
 from core.views import PLOT_NAMES
@@ -48,6 +48,13 @@ router = APIRouter(tags=["plots"])
     ),
 )
 def experiment_plot(
-    experiment_id: str, filename: str, store: StoreDep, settings: SettingsDep, request: Request
+    experiment_id: str,
+    filename: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    request: Request,
+    tenant: TenantDep,
 ) -> Response:
-    return figures.experiment_figure(request, store, settings, experiment_id, filename)
+    return figures.experiment_figure(
+        request, store, settings, experiment_id, filename, tenant=tenant
+    )

@@ -28,7 +28,7 @@ from core.errors import Conflict, NotFound, StoreUnavailable
 from core.plots import FORMATS, MEDIA_TYPES, Format
 from core.result import ResultDict
 from core.settings import Settings
-from core.store import ExperimentRecord, Store
+from core.store import ExperimentRecord, Store, is_id, owns
 from core.views import PLOT_NAMES
 
 try:
@@ -131,7 +131,7 @@ def forget_plots(store: Store, experiment_id: str) -> None:
 
 def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> ResultDict:
     """The stored result, partial while running; Conflict when nothing is recorded yet."""
-    result = store.load_result(record.id)
+    result = store.load_result(record.id)  # ownership checked by the caller
     if result is None:
         if record.final:
             why = f" ({record.error})" if record.error else ""
@@ -157,11 +157,17 @@ def draw(record: ExperimentRecord, result: ResultDict, name: str, fmt: Format) -
 
 
 def experiment_figure(
-    request: Request, store: Store, settings: Settings, experiment_id: str, filename: str
+    request: Request,
+    store: Store,
+    settings: Settings,
+    experiment_id: str,
+    filename: str,
+    *,
+    tenant: str | None = None,
 ) -> Response:
-    """``GET /v1/experiments/{id}/plots/{filename}``."""
+    """``GET /v1/experiments/{id}/plots/{filename}``, of ``tenant``'s experiment."""
     name, fmt = parse_filename(filename, PLOT_NAMES, "experiment")
-    record = store.get(experiment_id)
+    record = store.get_owned(experiment_id, tenant)
 
     def render() -> bytes:
         return draw(record, load_result(store, record, settings.retry_after_s), name, fmt)
@@ -187,13 +193,20 @@ def labels(records: Sequence[ExperimentRecord]) -> list[str]:
 
 
 def compare_figure(
-    request: Request, store: Store, settings: Settings, ids: Sequence[str], fmt: Format
+    request: Request,
+    store: Store,
+    settings: Settings,
+    ids: Sequence[str],
+    fmt: Format,
+    *,
+    tenant: str | None = None,
 ) -> Response:
-    """``GET /v1/compare/plots/gradient-profile.{fmt}?ids=...``: ``ids``, in order."""
+    """``GET /v1/compare/plots/gradient-profile.{fmt}?ids=...``: ``ids`` (``tenant``'s), in
+    order."""
     records = []
     for exp_id in ids:
-        record = store.find(exp_id)
-        if record is None:
+        record = store.find(exp_id) if is_id(exp_id) else None
+        if record is None or not owns(record.tenant, tenant):
             raise NotFound(
                 f"No experiment {exp_id!r} (in ids): it never existed, expired or was deleted.",
                 missing=exp_id,

@@ -43,6 +43,8 @@ class ExperimentRecord:
     cancel_requested_at: float | None = None
     worker: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    #: Who it belongs to (an API key's tenant); None without API keys.
+    tenant: str | None = None
 
     @property
     def final(self) -> bool:
@@ -74,6 +76,7 @@ class ExperimentRecord:
             cancel_requested_at=_opt_float(d.get("cancel_requested_at")),
             worker=d.get("worker") or None,
             meta=json.loads(d.get("meta") or "{}"),
+            tenant=d.get("tenant") or None,
         )
 
 
