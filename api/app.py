@@ -13,7 +13,7 @@ from api.access import AccessMiddleware
 from api.body import BodyMiddleware
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
-from api.methods import MethodsMiddleware
+from api.methods import MethodsMiddleware, method_table
 from api.metrics import MetricsMiddleware, ServiceMetrics
 from api.routers import compare, experiments, health, plots, remedies, sweeps, theory
 from core.settings import Settings, get_settings
@@ -69,7 +69,7 @@ def create_app(
     app.state.metrics = ServiceMetrics(store, settings.queue)
     # Added innermost first: a request meets metrics, CORS, access, methods, then the body.
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MethodsMiddleware, routes=lambda: app.routes)
+    app.add_middleware(MethodsMiddleware, table=lambda: method_table(app))
     app.add_middleware(
         AccessMiddleware,
         keys=settings.key_ring,

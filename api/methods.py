@@ -9,24 +9,39 @@ of that path, and any 405 gets that same ``Allow``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
-from starlette.routing import BaseRoute, Match, Route
+from fastapi import FastAPI
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem
 
+#: Path patterns and the methods each answers.
+MethodTable = Sequence[tuple[re.Pattern[str], frozenset[str]]]
 
-def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
-    """Every method some route of ``scope``'s path answers, HEAD and OPTIONS included;
-    empty when no route has that path."""
+
+def method_table(app: FastAPI) -> MethodTable:
+    """Every path of ``app`` and its methods: from its OpenAPI document (which lists HEAD
+    and OPTIONS too, see ``api.openapi``), and the routes kept out of it (the docs)."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] = []
+    for path, ops in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+        table.append((re.compile(f"^{pattern}$"), frozenset(m.upper() for m in ops)))
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            table.append((route.path_regex, frozenset(route.methods)))
+    return table
+
+
+def allowed_methods(table: MethodTable, path: str) -> list[str]:
+    """Every method some route of ``path`` answers, HEAD and OPTIONS included; empty when
+    no route has that path."""
     methods: set[str] = set()
-    for route in routes:
-        if not isinstance(route, Route) or route.methods is None:
-            continue
-        match, _ = route.matches({**scope, "method": next(iter(route.methods))})
-        if match is not Match.NONE:
-            methods |= route.methods
+    for pattern, answered in table:
+        if pattern.match(path):
+            methods |= answered
     if not methods:
         return []
     if "GET" in methods:
@@ -36,8 +51,14 @@ def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
 
 
 class MethodsMiddleware:
-    def __init__(self, app: ASGIApp, *, routes: Callable[[], Sequence[BaseRoute]]) -> None:
-        self.app, self.routes = app, routes
+    def __init__(self, app: ASGIApp, *, table: Callable[[], MethodTable]) -> None:
+        self.app, self._make_table = app, table
+        self._table: MethodTable | None = None
+
+    def table(self) -> MethodTable:
+        if self._table is None:  # once, at the first request: every route is in by then
+            self._table = self._make_table()
+        return self._table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +66,7 @@ class MethodsMiddleware:
             return
         method = scope["method"]
         if method == "OPTIONS":
-            allow = allowed_methods(self.routes(), scope)
+            allow = allowed_methods(self.table(), scope["path"])
             if allow:
                 headers = {"Allow": ", ".join(allow), "Content-Length": "0"}
                 await send(
@@ -64,10 +85,11 @@ class MethodsMiddleware:
             return
         head = method == "HEAD"
         inner = {**scope, "method": "GET"} if head else scope
+        path = scope["path"]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                allow = ", ".join(allowed_methods(self.routes(), scope)).encode()
+                allow = ", ".join(allowed_methods(self.table(), path)).encode()
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
                 message = {**message, "headers": [*headers, (b"allow", allow)]}
             elif head and message["type"] == "http.response.body":

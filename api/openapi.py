@@ -142,7 +142,6 @@ def install(app: FastAPI) -> None:
             components.update(problem.pop("$defs", {}))
             components["ProblemView"] = problem
             _add_access_statuses(schema)
-            _add_head_and_options(schema)
             for ops in schema.get("paths", {}).values():
                 for op in ops.values():
                     responses = op.get("responses", {})
@@ -155,6 +154,7 @@ def install(app: FastAPI) -> None:
                         content = answer.get("content", {})
                         if PROBLEM_JSON in content:
                             content[PROBLEM_JSON]["schema"] = {"$ref": ref}
+            _add_head_and_options(schema)
             # FastAPI's own validation error shapes are never sent.
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
@@ -185,7 +185,9 @@ _BODY = {
 
 def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
     """A problem response as it goes into the schema (``problem_doc`` is for ``responses=``)."""
-    return {k: v for k, v in problem_doc(status, title, detail).items() if k != "model"}
+    doc = {k: v for k, v in problem_doc(status, title, detail).items() if k != "model"}
+    doc["content"][PROBLEM_JSON]["schema"] = {"$ref": "#/components/schemas/ProblemView"}
+    return doc
 
 
 def _add(responses: dict[str, Any], table: dict[int, tuple[str, str]]) -> None:

@@ -203,7 +203,9 @@ def dotted(loc: Sequence[str | int]) -> str:
 def listed(errors: Sequence[FieldError], *, at_most: int | None = None) -> str:
     """``field: message; field: message``, for a ``detail``."""
     shown = errors if at_most is None else errors[:at_most]
-    return "; ".join(f"{e.field}: {e.message}" for e in shown)
+    return "; ".join(
+        f"{clip(e.field, ECHO_CHARS)}: {clip(e.message, 4 * ECHO_CHARS)}" for e in shown
+    )
 
 
 def summary(errors: Sequence[FieldError]) -> str:

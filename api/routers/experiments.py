@@ -23,7 +23,15 @@ from api.deps import (
     ViewCacheDep,
 )
 from api.http import JSON, accepted, if_none_match, json_response
-from api.openapi import DOC_422, DOC_503, SPEC_EXAMPLES, STATS_EXAMPLE, json_example, problem_doc
+from api.openapi import (
+    DOC_422,
+    DOC_503,
+    NOT_MODIFIED_DOC,
+    SPEC_EXAMPLES,
+    STATS_EXAMPLE,
+    json_example,
+    problem_doc,
+)
 from api.services import experiments
 from api.services.idempotent import once
 from api.views import experiment_page, experiment_view
@@ -112,7 +120,7 @@ def list_experiments(
     response_model=ExperimentView,
     summary="One experiment: status, progress, summary, links",
     description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
-    responses={404: DOC_404, 503: DOC_503},
+    responses={304: NOT_MODIFIED_DOC, 404: DOC_404, 503: DOC_503},
 )
 async def get_experiment(experiment_id: str, request: Request) -> Response:
     # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
@@ -144,6 +152,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
     responses={
         200: json_example(STATS_EXAMPLE),
+        304: NOT_MODIFIED_DOC,
         404: DOC_404,
         409: problem_doc(
             409,
