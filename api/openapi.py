@@ -220,7 +220,11 @@ def _add_head_and_options(schema: dict[str, Any]) -> None:
             for p in op.get("parameters", [])
             if isinstance(p, dict) and p.get("in") == "path"
         ]
-        path_params = list({p["name"]: p for p in path_params}.values())
+        # OPTIONS answers for any value of a path's parameters: each is just a string here.
+        path_params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in dict.fromkeys(p["name"] for p in path_params)
+        ]
         if get is not None:
             ops["head"] = {
                 **{k: v for k, v in get.items() if k not in ("responses", "operationId")},

@@ -152,7 +152,7 @@ def test_idempotency_keys_are_per_tenant_and_expire(settings: Settings, store: S
     keyed = settings.model_copy(update={"idempotency_ttl_s": 1})
     keyed = Settings(
         **{**settings.model_dump(exclude={"api_keys"}), "idempotency_ttl_s": 1},
-        api_keys="alice=alice-key-1,bob=bob-key-2",  # type: ignore[arg-type]
+        api_keys="alice=alice-key-1,bob=bob-key-2",
     )
     with TestClient(create_app(keyed, store=store), base_url="http://localhost") as c:
         key = {"Idempotency-Key": "shared"}

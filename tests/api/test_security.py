@@ -37,7 +37,7 @@ def settings(store: Store, redis_server: Any) -> Settings:
         redis_url=redis_server.url,
         key_prefix=store.prefix,
         queue=f"q-{uuid.uuid4().hex[:8]}",
-        api_keys="alice=alice-key-0123,bob=bob-key-4567",  # type: ignore[arg-type]
+        api_keys="alice=alice-key-0123,bob=bob-key-4567",
     )
 
 
@@ -151,11 +151,11 @@ def test_keys_are_kept_hashed_and_never_shown(settings: Settings, tmp_path: Path
     assert settings.key_ring.tenant_of("bob-key-456") is None
     keys = tmp_path / "keys"
     keys.write_text("# tenant=key, one a line\ncarol=carol-key-89\n\n")
-    both = Settings(api_keys="dave=dave-key-1", api_keys_file=keys)  # type: ignore[arg-type]
+    both = Settings(api_keys="dave=dave-key-1", api_keys_file=keys)
     assert both.key_ring.tenants == {"carol", "dave"}
     for bad in ("alice", "alice=", "al ice=secret-x", "a=secret-x,b=secret-x"):
         with pytest.raises(ValueError, match="GRADATLAS_API_KEYS") as e:
-            Settings(api_keys=bad)  # type: ignore[arg-type]
+            Settings(api_keys=bad)
         assert "secret-x" not in str(e.value)
 
 
@@ -167,7 +167,7 @@ def test_without_keys_the_api_binds_loopback_only() -> None:
     assert "GRADATLAS_API_KEYS" in error
     assert "GRADATLAS_ALLOW_ANONYMOUS" in error
     assert exposure_error(Settings(api_host="0.0.0.0", allow_anonymous=True)) is None
-    assert exposure_error(Settings(api_host="0.0.0.0", api_keys="a=k-1")) is None  # type: ignore[arg-type]
+    assert exposure_error(Settings(api_host="0.0.0.0", api_keys="a=k-1")) is None
 
 
 def test_unknown_host_names_are_refused(client: TestClient) -> None:
