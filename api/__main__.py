@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+
+
+def exposure_error(s: Settings) -> str | None:
+    """Why these settings must not be served, or None: an API without keys answers
+    anyone who reaches it, so it binds loopback only unless told it may."""
+    if s.key_ring or s.loopback_only or s.allow_anonymous:
+        return None
+    return (
+        f"refusing to serve without API keys on {s.api_host}: anyone who reaches it could "
+        "run, read and delete experiments. Set GRADATLAS_API_KEYS (or GRADATLAS_API_KEYS_FILE), "
+        "bind GRADATLAS_API_HOST=127.0.0.1, or set GRADATLAS_ALLOW_ANONYMOUS=true on a "
+        "trusted network."
+    )
 
 
 def main() -> None:
     s = get_settings()
+    error = exposure_error(s)
+    if error:
+        sys.exit(f"gradatlas api: {error}")
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -7,10 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
 
 from api import openapi, problems
+from api.access import AccessMiddleware
+from api.body import BodyMiddleware
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
+from api.methods import MethodsMiddleware, method_table
 from api.metrics import MetricsMiddleware, ServiceMetrics
 from api.routers import (
     compare,
@@ -88,6 +92,25 @@ def create_app(
     app.state.view_cache = ViewCache(settings.status_cache_s)
     app.state.dispatcher = dispatcher
     app.state.metrics = ServiceMetrics(store, settings.queue)
+    # Added innermost first: a request meets metrics, CORS, access, methods, then the body.
+    app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MethodsMiddleware, table=lambda: method_table(app))
+    app.add_middleware(
+        AccessMiddleware,
+        keys=settings.key_ring,
+        allowed_hosts=settings.allowed_hosts,
+        cors_origins=settings.cors_origins,
+        reader=reader,
+        rate_limit_per_min=settings.rate_limit_per_min,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+            expose_headers=["Location", "Retry-After", "ETag", "Idempotent-Replayed"],
+        )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     problems.install(app, retry_after_s=settings.retry_after_s)
     for router in ROUTERS:

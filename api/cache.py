@@ -19,6 +19,8 @@ class CachedView:
     #: Quoted strong ETag when the experiment is final, else None.
     etag: str | None
     expires: float
+    #: Whose experiment it is (checked on every hit, as the store would).
+    tenant: str | None = None
 
 
 class ViewCache:
@@ -35,8 +37,10 @@ class ViewCache:
             return None
         return entry
 
-    def put(self, exp_id: str, body: bytes, etag: str | None) -> CachedView:
-        entry = CachedView(body, etag, time.monotonic() + self.ttl_s)
+    def put(
+        self, exp_id: str, body: bytes, etag: str | None, *, tenant: str | None = None
+    ) -> CachedView:
+        entry = CachedView(body, etag, time.monotonic() + self.ttl_s, tenant)
         if self.ttl_s > 0:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # rare; cheaper than tracking recency

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from api.cache import ViewCache
 from api.dispatch import Dispatcher
 from core.settings import Settings
-from core.store import Store
+from core.store import ExperimentRecord, Store
 from core.store.aio import AsyncReader
 
 
@@ -44,7 +44,28 @@ async def get_view_cache(request: Request) -> ViewCache:
     return cache
 
 
+async def get_tenant(request: Request) -> str | None:
+    """The tenant of the request's API key (``api.access``); None without API keys."""
+    tenant: str | None = getattr(request.state, "tenant", None)
+    return tenant
+
+
+async def owned_experiment(
+    request: Request, experiment_id: Annotated[str, Path(description="The experiment's id.")]
+) -> ExperimentRecord:
+    """The ``{experiment_id}`` of the path, if it is the request's tenant's; else 404
+    (the same 404 as for one that never existed)."""
+    reader: AsyncReader = request.app.state.reader
+    return await reader.get(experiment_id, await get_tenant(request))
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+#: Who is asking: the tenant of the API key, None when the API runs without keys. Pass it
+#: to the store (``get_owned``, ``list_experiments(tenant=...)``) so that another
+#: tenant's experiment answers as a missing one.
+TenantDep = Annotated[str | None, Depends(get_tenant)]
+#: The path's experiment, checked against the tenant (for any ``{experiment_id}`` route).
+OwnedExperimentDep = Annotated[ExperimentRecord, Depends(owned_experiment)]
 StoreDep = Annotated[Store, Depends(get_store)]
 #: Non-blocking reads for routes that answer on the event loop.
 ReaderDep = Annotated[AsyncReader, Depends(get_reader)]
@@ -56,5 +77,15 @@ OwnerDep = Annotated[
         alias="X-Gradatlas-Owner",
         max_length=200,
         description="A label for who submitted it (a user, a notebook, a service).",
+    ),
+]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Send the same key again (with the same body) to get the same resource "
+        "instead of a second one, for as long as GRADATLAS_IDEMPOTENCY_TTL_S.",
     ),
 ]

@@ -35,7 +35,9 @@ class CeleryDispatcher:
                 TASK_RUN_EXPERIMENT, args=[experiment_id], task_id=experiment_id, queue=self.queue
             )
         except Exception as e:  # kombu and redis raise many kinds of connection errors
-            raise StoreUnavailable(f"The queue cannot be reached: {e}") from e
+            # The broker's error names its host and port: logged, not told to the client.
+            log.warning("sending %s to the queue failed: %s", experiment_id, e)
+            raise StoreUnavailable("The queue cannot be reached; retry shortly.") from e
 
     def revoke(self, experiment_id: str) -> None:
         # Best effort: the store already says "cancelled", and a delivered task

@@ -60,6 +60,20 @@ def check_limits(spec: ExperimentSpec, s: Settings) -> None:
             s.max_record_values,
             cost.record_values,
         )
+    memory = spec.memory()
+    limit_bytes = s.max_memory_mb * 2**20
+    if memory.total > limit_bytes:
+        mib = 2**20
+        over(
+            memory.field,
+            f"this spec needs about {memory.total / mib:,.0f} MiB to run (parameters and "
+            f"optimiser state {memory.parameters / mib:,.0f}, activations "
+            f"{memory.activations / mib:,.0f}, data {memory.data / mib:,.0f}); this server "
+            f"allows {s.max_memory_mb:,.0f} MiB (GRADATLAS_MAX_MEMORY_MB): lower {memory.field}"
+            f", model.depth or training.batch_size",
+            s.max_memory_mb,
+            round(memory.total / mib, 1),
+        )
     if errors:
         n = len(errors)
         raise SpecError(

@@ -71,6 +71,11 @@ class _StoreCollector(Collector):
         )
 
 
+#: Methods counted by name; any other a client invents is counted as ``other``, so
+#: made-up method names never grow the label set.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware): counts and times every HTTP request."""
 
@@ -96,6 +101,6 @@ class MetricsMiddleware:
             # The route template, not the path: ids must not become label values.
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "other"
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)

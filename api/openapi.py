@@ -93,7 +93,14 @@ def problem_doc(status: int, title: str, detail: str, **extra: Any) -> dict[str,
 
 
 DOC_422 = {"model": None, "content": {PROBLEM_JSON: {"example": EXAMPLE_422}}}
-DOC_503 = problem_doc(503, "Store unavailable", "Redis cannot be reached: Connection refused.")
+DOC_429 = problem_doc(
+    429,
+    "Too many requests",
+    "More than 3000 requests in a minute (GRADATLAS_RATE_LIMIT_PER_MIN); retry in 12 s.",
+)
+DOC_503 = problem_doc(
+    503, "Store unavailable", "The store cannot be reached (the connection is down); retry shortly."
+)
 
 IMAGE_DOC: dict[str, Any] = {
     "description": "The figure, 800 pixels wide: PNG, SVG or PDF as the extension says. "
@@ -135,6 +142,7 @@ def install(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem.pop("$defs", {}))
             components["ProblemView"] = problem
+            _add_access_statuses(schema)
             for ops in schema.get("paths", {}).values():
                 for op in ops.values():
                     responses = op.get("responses", {})
@@ -147,6 +155,7 @@ def install(app: FastAPI) -> None:
                         content = answer.get("content", {})
                         if PROBLEM_JSON in content:
                             content[PROBLEM_JSON]["schema"] = {"$ref": ref}
+            _add_head_and_options(schema)
             # FastAPI's own validation error shapes are never sent.
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
@@ -154,3 +163,93 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: What ``api.access`` and ``api.body`` answer before a route runs.
+_ACCESS = {
+    400: ("Bad request", "This server does not answer to that Host name; ..."),
+    401: ("Unauthorized", "Send an API key: `Authorization: Bearer <key>`."),
+    429: (
+        "Too many requests",
+        "More than 3000 requests in a minute (GRADATLAS_RATE_LIMIT_PER_MIN); retry in 12 s.",
+    ),
+}
+_UNSAFE = {
+    403: ("Forbidden", "A page of another site cannot change anything here (Sec-Fetch-Site)."),
+    415: ("Unsupported Media Type", "The body was sent as 'text/plain'; send it as JSON."),
+}
+_BODY = {
+    413: ("Content Too Large", "The body is larger than 1048576 bytes (GRADATLAS_MAX_BODY_BYTES)."),
+    422: ("Invalid request", "1 field is invalid: body: NaN is not JSON: send a finite number"),
+}
+
+
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    """A problem response as it goes into the schema (``problem_doc`` is for ``responses=``)."""
+    doc = {k: v for k, v in problem_doc(status, title, detail).items() if k != "model"}
+    doc["content"][PROBLEM_JSON]["schema"] = {"$ref": "#/components/schemas/ProblemView"}
+    return doc
+
+
+def _add(responses: dict[str, Any], table: dict[int, tuple[str, str]]) -> None:
+    for status, (title, detail) in table.items():
+        responses.setdefault(str(status), _problem(status, title, detail))
+
+
+def _add_access_statuses(schema: dict[str, Any]) -> None:
+    """Every status an operation can answer, those of the middleware included."""
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            responses = op.setdefault("responses", {})
+            responses.setdefault("400", _problem(400, *_ACCESS[400]))
+            if not path.startswith("/v1"):
+                continue
+            _add(responses, _ACCESS)
+            if method in ("post", "put", "patch", "delete"):
+                _add(responses, _UNSAFE)
+            if "requestBody" in op:
+                _add(responses, _BODY)
+
+
+def _add_head_and_options(schema: dict[str, Any]) -> None:
+    """HEAD beside every GET and OPTIONS on every path, as ``api.methods`` answers them."""
+    for ops in schema.get("paths", {}).values():
+        get = ops.get("get")
+        path_params = [
+            p
+            for op in ops.values()
+            for p in op.get("parameters", [])
+            if isinstance(p, dict) and p.get("in") == "path"
+        ]
+        # OPTIONS answers for any value of a path's parameters: each is just a string here.
+        path_params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in dict.fromkeys(p["name"] for p in path_params)
+        ]
+        if get is not None:
+            ops["head"] = {
+                **{k: v for k, v in get.items() if k not in ("responses", "operationId")},
+                "summary": f"{get.get('summary', '')} (headers only)",
+                "operationId": f"{get.get('operationId', 'get')}_head",
+                # The same statuses and headers as GET, never a body.
+                "responses": {
+                    code: {"description": answer.get("description", "")}
+                    for code, answer in get["responses"].items()
+                },
+            }
+        methods = sorted({m.upper() for m in ops} | {"OPTIONS"})
+        first = next(iter(ops.values()))
+        ops["options"] = {
+            "tags": first.get("tags", []),
+            "summary": "The methods this path answers",
+            "operationId": f"{first.get('operationId', 'path')}_options",
+            "parameters": path_params,
+            "responses": {
+                "204": {
+                    "description": f"No body; `Allow: {', '.join(methods)}`.",
+                    "headers": {"Allow": {"schema": {"type": "string"}}},
+                },
+                "400": _problem(400, *_ACCESS[400]),
+                "404": _problem(404, "Not found", "No route OPTIONS /v1/nothing."),
+            },
+        }

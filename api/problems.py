@@ -24,6 +24,8 @@ from core.errors import (
     GradatlasError,
     SpecError,
     StoreUnavailable,
+    Throttled,
+    clip,
     field_errors,
     summary,
 )
@@ -35,12 +37,19 @@ PROBLEM_JSON = "application/problem+json"
 _TYPE = "urn:gradatlas:problem:"
 _SLUGS = {
     400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
     409: "conflict",
+    413: "content-too-large",
+    415: "unsupported-media-type",
     422: "invalid-request",
+    429: "too-many-requests",
     503: "unavailable",
 }
+#: Longest ``detail`` sent (it may list many fields of a large body).
+DETAIL_CHARS = 4000
 #: An example for the OpenAPI docs.
 EXAMPLE_422 = PROBLEM_EXAMPLE
 
@@ -59,7 +68,7 @@ def problem(
         "type": type_ or _TYPE + _SLUGS.get(status, "error"),
         "title": title,
         "status": status,
-        "detail": detail,
+        "detail": clip(detail, DETAIL_CHARS),
     }
     if instance:
         body["instance"] = instance
@@ -80,17 +89,21 @@ class QueryError(Exception):
         return cls(exc.errors or [FieldError("query", exc.detail)])
 
 
-def _invalid(request: Request, errors: Sequence[FieldError]) -> JSONResponse:
+def invalid(method: str, path: str, errors: Sequence[FieldError]) -> JSONResponse:
     """422 for a request FastAPI (or a route) found invalid: a spec when it is a POST body."""
-    is_spec = request.method == "POST" and any(e.in_ is None for e in errors)
+    is_spec = method == "POST" and any(e.in_ is None for e in errors)
     return problem(
         422,
         "Invalid experiment spec" if is_spec else "Invalid request",
         summary(errors),
         type_=_TYPE + ("invalid-spec" if is_spec else "invalid-request"),
-        instance=request.url.path,
+        instance=path,
         errors=[e.to_json() for e in errors],
     )
+
+
+def _invalid(request: Request, errors: Sequence[FieldError]) -> JSONResponse:
+    return invalid(request.method, request.url.path, errors)
 
 
 def install(app: FastAPI, *, retry_after_s: int) -> None:
@@ -99,7 +112,9 @@ def install(app: FastAPI, *, retry_after_s: int) -> None:
     async def on_gradatlas(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GradatlasError)
         headers = None
-        if isinstance(exc, StoreUnavailable):
+        if isinstance(exc.extra.get("retry_after"), int | float):
+            headers = {"Retry-After": str(round(exc.extra["retry_after"]))}
+        elif isinstance(exc, StoreUnavailable | Throttled):
             headers = {"Retry-After": str(retry_after_s)}
         extra: dict[str, Any] = dict(exc.extra)
         if isinstance(exc, SpecError):

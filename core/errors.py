@@ -7,6 +7,7 @@
      |                          .errors: list[FieldError], one per bad field
      +-- NotFound               no such experiment, sweep, plot or remedy (404)
      +-- Conflict               the request clashes with the state        (409)
+     +-- Throttled              too many requests or experiments          (429)
      +-- StoreUnavailable       Redis cannot be reached right now         (503)
 
 A :class:`FieldError` names one bad field the way a spec is written
@@ -89,8 +90,16 @@ class FieldError:
     in_: Where | None = None
 
     def to_json(self) -> FieldErrorJSON:
-        """The wire entry: ``{field, message, in?, limit?, allowed?, input?}``."""
-        out: FieldErrorJSON = {"field": self.field, "message": self.message}
+        """The wire entry: ``{field, message, in?, limit?, allowed?, input?}``.
+
+        Text the client sent is echoed at most :data:`ECHO_CHARS` characters long, lone
+        surrogates replaced: an error about a huge or ill-formed string stays small and
+        encodable.
+        """
+        out: FieldErrorJSON = {
+            "field": clip(self.field, ECHO_CHARS),
+            "message": clip(self.message, 4 * ECHO_CHARS),
+        }
         if self.in_ is not None:
             out["in"] = self.in_
         if self.limit:
@@ -100,8 +109,32 @@ class FieldError:
         if not isinstance(self.input, _NoInput):
             x = self.input
             # JSON has no NaN or infinity: such an input echoes as text.
-            out["input"] = str(x) if isinstance(x, float) and not math.isfinite(x) else x
+            if isinstance(x, float) and not math.isfinite(x):
+                x = str(x)
+            out["input"] = clip(x, ECHO_CHARS) if isinstance(x, str) else x
         return out
+
+
+#: Characters of a client's text echoed in an error (a field name, an input).
+ECHO_CHARS = 200
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (marked with an ellipsis), with any lone
+    surrogate (valid in a JSON string, not in UTF-8) replaced by U+FFFD."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    if not _has_surrogate(text):
+        return text
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 #: Location parts pydantic adds for union branches and validators, not field names.
@@ -170,7 +203,9 @@ def dotted(loc: Sequence[str | int]) -> str:
 def listed(errors: Sequence[FieldError], *, at_most: int | None = None) -> str:
     """``field: message; field: message``, for a ``detail``."""
     shown = errors if at_most is None else errors[:at_most]
-    return "; ".join(f"{e.field}: {e.message}" for e in shown)
+    return "; ".join(
+        f"{clip(e.field, ECHO_CHARS)}: {clip(e.message, 4 * ECHO_CHARS)}" for e in shown
+    )
 
 
 def summary(errors: Sequence[FieldError]) -> str:
@@ -207,6 +242,14 @@ class NotFound(GradatlasError):
 class Conflict(GradatlasError):
     status = 409
     title = "Conflict"
+
+
+class Throttled(GradatlasError):
+    """Over a rate limit or a quota; ``retry_after`` (seconds), when given, becomes the
+    ``Retry-After`` header."""
+
+    status = 429
+    title = "Too many requests"
 
 
 class StoreUnavailable(GradatlasError):

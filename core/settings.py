@@ -9,18 +9,28 @@ arguments.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
-from typing import Self
+from pathlib import Path
+from typing import Annotated, Any, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.keys import KeyRing
+
+#: A comma-separated list in the environment (``a,b,c``), a tuple here.
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
     """Every knob of the service; the field name upper-cased, prefixed ``GRADATLAS_``."""
 
-    model_config = SettingsConfigDict(env_prefix="GRADATLAS_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a bad setting must not print the API keys beside it.
+    model_config = SettingsConfigDict(
+        env_prefix="GRADATLAS_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     # --- Redis and the queue -------------------------------------------------
     redis_url: str = Field(
@@ -149,6 +159,99 @@ class Settings(BaseSettings):
     max_sweep_children: int = Field(
         default=64, ge=1, description="Most experiments one sweep's grid may expand to."
     )
+
+    # --- access: API keys, hosts, browsers ------------------------------------
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="API keys as comma-separated tenant=key pairs (alice=k1,bob=k2). When "
+        "set (here or in api_keys_file), every /v1 route needs `Authorization: Bearer <key>` "
+        "and each tenant sees only its own experiments and sweeps.",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="A file of tenant=key pairs, one a line ('#' comments)."
+    )
+    allow_anonymous: bool = Field(
+        default=False,
+        description="Serve without API keys on an address other than loopback (trusted "
+        "networks only).",
+    )
+    allowed_hosts: CommaList = Field(
+        default=("localhost", "127.0.0.1", "::1", "api"),
+        description="Host headers the API answers (comma-separated; '*.example.org' matches "
+        "subdomains, '*' any): others get 400, which defeats DNS rebinding.",
+    )
+    cors_origins: CommaList = Field(
+        default=(),
+        description="Origins allowed to call the API from a browser (comma-separated); "
+        "none by default (CORS off).",
+    )
+
+    # --- limits on what a client sends -----------------------------------------
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    max_memory_mb: float = Field(
+        default=2048.0,
+        gt=0,
+        description="Largest spec.memory() estimate accepted, in MiB (parameters, "
+        "gradients, optimiser state, activations, data).",
+    )
+    max_active_per_tenant: int = Field(
+        default=200,
+        ge=1,
+        description="Queued plus running experiments one tenant may have (429 beyond); "
+        "without API keys, all clients share one quota.",
+    )
+    rate_limit_per_min: int = Field(
+        default=3000,
+        ge=0,
+        description="Requests to /v1 per API key (per client address without keys) per "
+        "minute, across every API process (429 beyond); 0 turns it off.",
+    )
+    idempotency_ttl_s: int = Field(
+        default=24 * 3600,
+        ge=1,
+        description="How long an Idempotency-Key is remembered.",
+    )
+
+    _key_ring: KeyRing = PrivateAttr(default_factory=KeyRing)
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return tuple(part.strip() for part in v.split(",") if part.strip())
+        return v
+
+    @model_validator(mode="after")
+    def _read_keys(self) -> Self:
+        # Only digests are kept (core.keys); errors name an entry by position, never a key.
+        pairs = self.api_keys.get_secret_value().split(",") if self.api_keys else []
+        ring = KeyRing.parse(pairs, source="GRADATLAS_API_KEYS")
+        if self.api_keys_file is not None:
+            try:
+                lines = self.api_keys_file.read_text().splitlines()
+            except OSError as e:
+                raise ValueError(f"GRADATLAS_API_KEYS_FILE cannot be read: {e.strerror}") from e
+            ring = ring.joined(KeyRing.parse(lines, source="GRADATLAS_API_KEYS_FILE"))
+        self._key_ring = ring
+        return self
+
+    @property
+    def key_ring(self) -> KeyRing:
+        """The API keys' digests; empty when the API runs without keys."""
+        return self._key_ring
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether ``api_host`` is a loopback address (the only place an anonymous API binds)."""
+        host = self.api_host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     @model_validator(mode="after")
     def _limits_nest(self) -> Self:

@@ -51,7 +51,8 @@ Width = Annotated[int, Field(ge=1, le=MAX_WIDTH)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: JSON true is not depth 1 and "5" is not 5; no NaN or infinity in any float.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     def _invalid(self, field: str, message: str) -> ValidationError:
         """An error at ``field`` of this model, for a model validator to raise.
@@ -296,6 +297,51 @@ class ExperimentSpec(_Strict):
             records=n_records,
             record_values=n_records * (m.depth + 1) * len(LAYER_STATS),
         )
+
+    def memory(self) -> Memory:
+        """Bytes a worker holds to run this spec, for a server to cap (an estimate).
+
+        Parameters: the flat parameter and gradient vectors, the recorder's copy of
+        the initial weights and its scratch difference, the update buffer and the
+        optimiser's state (momentum 1, Adam 2 vectors): ``(5 + slots) * P`` floats.
+        Activations: per hidden layer and example the pre-activation, the output and
+        two gradient buffers (two more with batch norm). Data: the float64 inputs and
+        labels, twice (generation, then the split).
+        """
+        m, d, t = self.model, self.data, self.training
+        size = 8 if m.dtype == "float64" else 4
+        params = self.cost().parameters
+        slots = {"sgd": 0, "momentum": 1, "adam": 2}[t.optimizer]
+        batch = min(t.batch_size, d.n_train)
+        units = d.features + sum(m.widths) + d.classes
+        return Memory(
+            parameters=(5 + slots) * params * size,
+            activations=batch * units * (6 if m.batch_norm else 4) * size,
+            data=2 * d.samples * (d.features + 1) * 8,
+        )
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Bytes of a run (``ExperimentSpec.memory``), by what they hold."""
+
+    parameters: int
+    activations: int
+    data: int
+
+    @property
+    def total(self) -> int:
+        return self.parameters + self.activations + self.data
+
+    @property
+    def field(self) -> str:
+        """The spec field to lower first: the one behind the largest part."""
+        parts = {
+            "model.width": self.parameters,
+            "training.batch_size": self.activations,
+            "data.n_samples": self.data,
+        }
+        return max(parts, key=lambda f: parts[f])
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class AsyncClient:
         base_url: str | None = None,
         *,
         owner: str | None = None,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         http: httpx.AsyncClient | None = None,
     ) -> None:
@@ -62,7 +63,7 @@ class AsyncClient:
         self._own = http is None
         with transport_errors(url):
             self.http = http or httpx.AsyncClient(base_url=url, timeout=timeout)
-        self.http.headers.update(ep.headers(owner))
+        self.http.headers.update(ep.headers(owner, api_key))
 
     async def __aenter__(self) -> Self:
         return self

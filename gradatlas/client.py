@@ -59,8 +59,9 @@ T = TypeVar("T")
 class Client:
     """The gradatlas API over ``httpx.Client``; ``base_url`` defaults to ``$GRADATLAS_URL``.
 
-    Pass ``http`` to reuse a configured ``httpx.Client`` (its ``base_url`` is used,
-    and it is not closed by :meth:`close`).
+    ``api_key`` (default ``$GRADATLAS_API_KEY``) is sent as ``Authorization: Bearer``
+    to a service that has API keys. Pass ``http`` to reuse a configured
+    ``httpx.Client`` (its ``base_url`` is used, and it is not closed by :meth:`close`).
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class Client:
         base_url: str | None = None,
         *,
         owner: str | None = None,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         http: httpx.Client | None = None,
     ) -> None:
@@ -77,7 +79,7 @@ class Client:
         self._own = http is None
         with transport_errors(url):
             self.http = http or httpx.Client(base_url=url, timeout=timeout)
-        self.http.headers.update(ep.headers(owner))
+        self.http.headers.update(ep.headers(owner, api_key))
 
     def __enter__(self) -> Self:
         return self

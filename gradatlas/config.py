@@ -8,6 +8,8 @@ import os
 DEFAULT_URL = "http://127.0.0.1:8000"
 #: The environment variable that names the service for ``Client()`` and the ``gradatlas`` command.
 URL_ENV = "GRADATLAS_URL"
+#: The environment variable holding the API key a client sends (``Authorization: Bearer``).
+API_KEY_ENV = "GRADATLAS_API_KEY"
 #: Seconds for one request (connect, read, write).
 DEFAULT_TIMEOUT_S = 30.0
 #: ``wait``'s defaults: give up after an hour, ask twice a second.

@@ -6,10 +6,12 @@ defaults are declared once, by the server.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import quote
 
+from gradatlas.config import API_KEY_ENV
 from gradatlas.protocol import Call, QueryValue, is_ok, read_bytes, read_json, read_nothing
 from gradatlas.types import (
     Activations,
@@ -32,9 +34,19 @@ if TYPE_CHECKING:
 OWNER_HEADER = "X-Gradatlas-Owner"
 
 
-def headers(owner: str | None) -> dict[str, str]:
-    """The headers every request of a client carries."""
-    return {OWNER_HEADER: owner} if owner else {}
+def api_key_of(api_key: str | None) -> str | None:
+    """``api_key``, else ``$GRADATLAS_API_KEY``; read when called."""
+    return api_key or os.environ.get(API_KEY_ENV) or None
+
+
+def headers(owner: str | None, api_key: str | None = None) -> dict[str, str]:
+    """The headers every request of a client carries: the owner label, and the API key
+    (``api_key``, else ``$GRADATLAS_API_KEY``) as a bearer token when there is one."""
+    out = {OWNER_HEADER: owner} if owner else {}
+    key = api_key_of(api_key)
+    if key:
+        out["Authorization"] = f"Bearer {key}"
+    return out
 
 
 def _seg(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, TenantDep
 from api.openapi import DOC_422, DOC_503, image_responses, problem_doc
 from api.services import figures
 from core.views import COMPARE_PLOT_NAMES
@@ -64,6 +64,7 @@ def compare_plot(
     store: StoreDep,
     settings: SettingsDep,
     request: Request,
+    tenant: TenantDep,
     ids: Annotated[
         str,
         Query(
@@ -74,4 +75,4 @@ def compare_plot(
     ],
 ) -> Response:
     _, fmt = figures.parse_filename(filename, COMPARE_PLOT_NAMES, "comparison")
-    return figures.compare_figure(request, store, settings, parse_ids(ids), fmt)
+    return figures.compare_figure(request, store, settings, parse_ids(ids), fmt, tenant=tenant)

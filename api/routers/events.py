@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import ReaderDep, StoreDep
+from api.deps import OwnedExperimentDep, StoreDep, TenantDep
 from api.openapi import DOC_503, problem_doc
 from api.services.events import Broadcaster, Event
-from core.store import ExperimentRecord, SweepRecord, SweepStore
+from core.store import SweepRecord, SweepStore
 
 router = APIRouter(tags=["events"])
 
@@ -34,17 +34,12 @@ async def get_broadcaster(request: Request) -> Broadcaster:
     return hub
 
 
-async def load_experiment(experiment_id: str, reader: ReaderDep) -> ExperimentRecord:
-    """The experiment, or 404 before any stream opens."""
-    return await reader.get(experiment_id)
-
-
-def load_sweep(sweep_id: str, store: StoreDep) -> SweepRecord:
-    return SweepStore(store).get(sweep_id)
+def load_sweep(sweep_id: str, store: StoreDep, tenant: TenantDep) -> SweepRecord:
+    """The tenant's sweep, or 404 before any stream opens."""
+    return SweepStore(store).get(sweep_id, tenant)
 
 
 BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
-ExperimentDep = Annotated[ExperimentRecord, Depends(load_experiment)]
 SweepDep = Annotated[SweepRecord, Depends(load_sweep)]
 
 
@@ -80,7 +75,7 @@ def _doc(what: str) -> dict[int | str, dict[str, object]]:
     responses=_doc('{"status":"running","error":null}'),
 )
 async def experiment_events(
-    experiment: ExperimentDep, hub: BroadcasterDep, last_event_id: LastEventId = None
+    experiment: OwnedExperimentDep, hub: BroadcasterDep, last_event_id: LastEventId = None
 ) -> EventSourceResponse:
     return _stream(hub.experiment(experiment.id, last_event_id), hub)
 

@@ -11,21 +11,45 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.cache import ViewCache
-from api.deps import DispatcherDep, OwnerDep, ReaderDep, SettingsDep, StoreDep, ViewCacheDep
+from api.deps import (
+    DispatcherDep,
+    IdempotencyKeyDep,
+    OwnedExperimentDep,
+    OwnerDep,
+    ReaderDep,
+    SettingsDep,
+    StoreDep,
+    TenantDep,
+    ViewCacheDep,
+)
 from api.http import JSON, accepted, if_none_match, json_response
-from api.openapi import DOC_422, DOC_503, SPEC_EXAMPLES, STATS_EXAMPLE, json_example, problem_doc
+from api.openapi import (
+    DOC_422,
+    DOC_503,
+    NOT_MODIFIED_DOC,
+    SPEC_EXAMPLES,
+    STATS_EXAMPLE,
+    json_example,
+    problem_doc,
+)
 from api.services import experiments
+from api.services.idempotent import once
 from api.views import experiment_page, experiment_view
 from core.errors import Conflict
 from core.result import ResultDict
 from core.spec import ExperimentSpec
+from core.store import owns
 from core.store.aio import AsyncReader
+from core.store.tenants import not_found
 from core.views import EXPERIMENT_EXAMPLE, ExperimentPage, ExperimentView, Status
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
 DOC_404 = problem_doc(404, "Not found", "No experiment '0193a1f2c3d4a1b2c3d4e5f6'.")
 DOC_QUEUED = json_example({**EXPERIMENT_EXAMPLE, "status": "queued"})
+DOC_IDEMPOTENCY_PENDING = problem_doc(
+    409, "Conflict", "A request with this Idempotency-Key is still being handled; retry shortly."
+)
 
 
 @router.post(
@@ -34,20 +58,39 @@ DOC_QUEUED = json_example({**EXPERIMENT_EXAMPLE, "status": "queued"})
     response_model=ExperimentView,
     summary="Submit an experiment",
     description="Validates the spec against docs/contract.md and the server's limits, stores it "
-    "as `queued` and sends it to the workers. Poll the `Location` it answers with.",
-    responses={202: DOC_QUEUED, 422: DOC_422, 503: DOC_503},
+    "as `queued` and sends it to the workers. Poll the `Location` it answers with. With an "
+    "`Idempotency-Key`, the same key and spec answer with the same experiment (a header "
+    "`Idempotent-Replayed: true` says so); the same key with another spec is a 422.",
+    responses={202: DOC_QUEUED, 409: DOC_IDEMPOTENCY_PENDING, 422: DOC_422, 503: DOC_503},
 )
 def submit(
     spec: Annotated[ExperimentSpec, Body(openapi_examples=SPEC_EXAMPLES)],
     store: StoreDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     owner: OwnerDep = None,
+    idempotency_key: IdempotencyKeyDep = None,
 ) -> Response:
-    record = experiments.submit(
-        spec, store=store, dispatcher=dispatcher, settings=settings, owner=owner
+    record, replayed = once(
+        store,
+        settings,
+        tenant=tenant,
+        scope="experiment",
+        key=idempotency_key,
+        body=spec.model_dump_json(),
+        create=lambda: experiments.submit(
+            spec, store=store, dispatcher=dispatcher, settings=settings, owner=owner, tenant=tenant
+        ),
+        id_of=lambda r: r.id,
+        load=lambda exp_id: store.get_owned(exp_id, tenant),
     )
-    return accepted(experiment_view(record), f"/v1/experiments/{record.id}", settings.retry_after_s)
+    answer = accepted(
+        experiment_view(record), f"/v1/experiments/{record.id}", settings.retry_after_s
+    )
+    if replayed:
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 @router.get(
@@ -58,6 +101,7 @@ def submit(
 )
 def list_experiments(
     store: StoreDep,
+    tenant: TenantDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
     cursor: Annotated[
         str | None,
@@ -67,7 +111,7 @@ def list_experiments(
     ] = None,
     status: Annotated[Status | None, Query(description="Only experiments in this status.")] = None,
 ) -> Response:
-    page = store.list_experiments(status=status, limit=limit, cursor=cursor)
+    page = store.list_experiments(status=status, limit=limit, cursor=cursor, tenant=tenant)
     return json_response(experiment_page(page))
 
 
@@ -76,19 +120,22 @@ def list_experiments(
     response_model=ExperimentView,
     summary="One experiment: status, progress, summary, links",
     description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
-    responses={404: DOC_404, 503: DOC_503},
+    responses={304: NOT_MODIFIED_DOC, 404: DOC_404, 503: DOC_503},
 )
 async def get_experiment(experiment_id: str, request: Request) -> Response:
     # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
     # and no dependencies to resolve (they cost as much as the rest of the request).
     cache: ViewCache = request.app.state.view_cache
+    tenant: str | None = getattr(request.state, "tenant", None)  # as api.deps.get_tenant
     view = cache.get(experiment_id)
     if view is None:
         reader: AsyncReader = request.app.state.reader
-        record = await reader.get(experiment_id)
+        record = await reader.get(experiment_id, tenant)
         body = json.dumps(experiment_view(record)).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
-        view = cache.put(experiment_id, body, etag)
+        view = cache.put(experiment_id, body, etag, tenant=record.tenant)
+    elif not owns(view.tenant, tenant):
+        raise not_found("experiment", experiment_id)
     if view.etag is None:
         return Response(view.body, media_type=JSON, headers={"Cache-Control": "no-store"})
     headers = {"Cache-Control": "no-cache", "ETag": view.etag}
@@ -105,6 +152,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
     responses={
         200: json_example(STATS_EXAMPLE),
+        304: NOT_MODIFIED_DOC,
         404: DOC_404,
         409: problem_doc(
             409,
@@ -116,11 +164,15 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     },
 )
 async def get_stats(
-    experiment_id: str, reader: ReaderDep, request: Request, settings: SettingsDep
+    experiment_id: str,
+    reader: ReaderDep,
+    request: Request,
+    settings: SettingsDep,
+    tenant: TenantDep,
 ) -> Response:
-    stored = await reader.result_bytes(experiment_id)
+    stored = await reader.result_bytes(experiment_id, tenant)
     if stored is None:
-        record = await reader.get(experiment_id)
+        record = await reader.get(experiment_id, tenant)
         why = f": {record.error}" if record.error else ""
         raise Conflict(
             f"Experiment {experiment_id} is {record.status} and has recorded "
@@ -172,10 +224,10 @@ def _accepts_gzip(header: str) -> bool:
     },
 )
 def cancel(
-    experiment_id: str, store: StoreDep, dispatcher: DispatcherDep, cache: ViewCacheDep
+    owned: OwnedExperimentDep, store: StoreDep, dispatcher: DispatcherDep, cache: ViewCacheDep
 ) -> Response:
     record, cancelled = experiments.cancel(
-        experiment_id, store=store, dispatcher=dispatcher, cache=cache
+        owned.id, store=store, dispatcher=dispatcher, cache=cache
     )
     return json_response(experiment_view(record), 200 if cancelled else 202)
 
@@ -194,6 +246,6 @@ def cancel(
         503: DOC_503,
     },
 )
-def delete(experiment_id: str, store: StoreDep, cache: ViewCacheDep) -> Response:
-    experiments.delete(experiment_id, store=store, cache=cache)
+def delete(owned: OwnedExperimentDep, store: StoreDep, cache: ViewCacheDep) -> Response:
+    experiments.delete(owned.id, store=store, cache=cache)
     return Response(status_code=204)

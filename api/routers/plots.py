@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import OwnedExperimentDep, SettingsDep, StoreDep, TenantDep
 from api.http import json_response
 from api.openapi import DOC_503, image_responses, problem_doc
 from api.services import figures
@@ -37,8 +37,8 @@ DOC_404 = problem_doc(
     f"({', '.join(PLOT_FORMATS)}). Add `?scale=auto` to a URL to zoom to the run.",
     responses={404: DOC_404, 503: DOC_503},
 )
-def list_plots(experiment_id: str, store: StoreDep) -> Response:
-    return json_response(figures.plot_list(store, experiment_id))
+def list_plots(record: OwnedExperimentDep) -> Response:
+    return json_response(figures.plot_list(record))
 
 
 @router.get(
@@ -85,6 +85,9 @@ def experiment_plot(
     store: StoreDep,
     settings: SettingsDep,
     request: Request,
+    tenant: TenantDep,
     scale: ScaleQuery = "absolute",
 ) -> Response:
-    return figures.experiment_figure(request, store, settings, experiment_id, filename, scale)
+    return figures.experiment_figure(
+        request, store, settings, experiment_id, filename, scale, tenant=tenant
+    )

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
+from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep, TenantDep
 from api.http import accepted
-from api.openapi import DOC_422, DOC_503, json_example, problem_doc
+from api.openapi import DOC_422, DOC_429, DOC_503, json_example, problem_doc
 from api.services import experiments
 from api.views import experiment_view
 from core.views import EXPERIMENT_EXAMPLE, ExperimentView
@@ -42,6 +42,7 @@ router = APIRouter(tags=["experiments"])
             "diagnosis once it has finished.",
         ),
         422: DOC_422,
+        429: DOC_429,
         503: DOC_503,
     },
 )
@@ -51,10 +52,17 @@ def apply(
     store: StoreDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     owner: OwnerDep = None,
 ) -> Response:
     created = experiments.submit_remedy(
-        experiment_id, k, store=store, dispatcher=dispatcher, settings=settings, owner=owner
+        experiment_id,
+        k,
+        store=store,
+        dispatcher=dispatcher,
+        settings=settings,
+        owner=owner,
+        tenant=tenant,
     )
     return accepted(
         experiment_view(created), f"/v1/experiments/{created.id}", settings.retry_after_s

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from api.deps import DispatcherDep, OwnerDep, SettingsDep, StoreDep
+from api.deps import (
+    DispatcherDep,
+    IdempotencyKeyDep,
+    OwnerDep,
+    SettingsDep,
+    StoreDep,
+    TenantDep,
+)
 from api.http import accepted, json_response
 from api.openapi import DOC_422, DOC_503, image_responses, json_example, problem_doc
 from api.routers.plots import ScaleQuery
 from api.services import figures, sweeps
+from api.services.idempotent import once
 from api.services.sweeps import REQUEST_EXAMPLE, SweepRequest
 from api.views import sweep_page, sweep_view
+from core.store import ExperimentRecord, SweepRecord
 from core.views import SWEEP_EXAMPLE, SWEEP_PLOT_NAMES, SweepPage, SweepView
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
+
+#: A sweep and its children's records (None for one gone), as made or as read again.
+Made = tuple[SweepRecord, Sequence[ExperimentRecord | None]]
 
 DOC_404 = problem_doc(404, "Not found", "No sweep '0193a1f2c3d4a1b2c3d4e5f6': it never existed...")
 
@@ -57,12 +70,34 @@ def create_sweep(
     store: StoreDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     owner: OwnerDep = None,
+    idempotency_key: IdempotencyKeyDep = None,
 ) -> Response:
-    sweep, records = sweeps.submit(
-        body, store=store, dispatcher=dispatcher, settings=settings, owner=owner
+
+    def create() -> Made:
+        return sweeps.submit(
+            body, store=store, dispatcher=dispatcher, settings=settings, owner=owner, tenant=tenant
+        )
+
+    def load(sweep_id: str) -> Made:
+        return sweeps.load(store, sweep_id, tenant)
+
+    (sweep, records), replayed = once(
+        store,
+        settings,
+        tenant=tenant,
+        scope="sweep",
+        key=idempotency_key,
+        body=body.model_dump_json(),
+        create=create,
+        id_of=lambda made: made[0].id,
+        load=load,
     )
-    return accepted(sweep_view(sweep, records), f"/v1/sweeps/{sweep.id}", settings.retry_after_s)
+    answer = accepted(sweep_view(sweep, records), f"/v1/sweeps/{sweep.id}", settings.retry_after_s)
+    if replayed:
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer
 
 
 @router.get(
@@ -73,12 +108,13 @@ def create_sweep(
 )
 def list_sweeps(
     store: StoreDep,
+    tenant: TenantDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor`.")
     ] = None,
 ) -> Response:
-    page, children = sweeps.list_page(store, limit=limit, cursor=cursor)
+    page, children = sweeps.list_page(store, limit=limit, cursor=cursor, tenant=tenant)
     return json_response(sweep_page(page, children))
 
 
@@ -93,8 +129,8 @@ def list_sweeps(
     "validation accuracy and verdict (null until it has finished).",
     responses={404: DOC_404, 503: DOC_503},
 )
-def get_sweep(sweep_id: str, store: StoreDep) -> Response:
-    return json_response(sweep_view(*sweeps.load(store, sweep_id)))
+def get_sweep(sweep_id: str, store: StoreDep, tenant: TenantDep) -> Response:
+    return json_response(sweep_view(*sweeps.load(store, sweep_id, tenant)))
 
 
 @router.post(
@@ -105,8 +141,12 @@ def get_sweep(sweep_id: str, store: StoreDep) -> Response:
     "second (202 while any is stopping: poll the sweep). Finished children are kept.",
     responses={404: DOC_404, 503: DOC_503},
 )
-def cancel_sweep(sweep_id: str, store: StoreDep, dispatcher: DispatcherDep) -> Response:
-    sweep, records, stopping = sweeps.cancel(sweep_id, store=store, dispatcher=dispatcher)
+def cancel_sweep(
+    sweep_id: str, store: StoreDep, dispatcher: DispatcherDep, tenant: TenantDep
+) -> Response:
+    sweep, records, stopping = sweeps.cancel(
+        sweep_id, store=store, dispatcher=dispatcher, tenant=tenant
+    )
     return json_response(sweep_view(sweep, records), 202 if stopping else 200)
 
 
@@ -132,8 +172,9 @@ def sweep_plot(
     store: StoreDep,
     settings: SettingsDep,
     request: Request,
+    tenant: TenantDep,
     scale: ScaleQuery = "absolute",
 ) -> Response:
     name, fmt = figures.parse_filename(filename, SWEEP_PLOT_NAMES, "sweep")
-    _, records = sweeps.load(store, sweep_id)
+    _, records = sweeps.load(store, sweep_id, tenant)
     return figures.sweep_figure(request, store, settings, sweep_id, records, name, fmt, scale)

@@ -45,10 +45,18 @@ def submit(
     settings: Settings,
     owner: str | None = None,
     meta: dict[str, str] | None = None,
+    tenant: str | None = None,
 ) -> ExperimentRecord:
-    """Check ``spec`` against the server's limits, store it ``queued`` and dispatch it."""
+    """Check ``spec`` against the server's limits, store it ``queued`` as ``tenant``'s
+    (within its quota of active experiments) and dispatch it."""
     check_limits(spec, settings)
-    record = store.create(spec, owner=owner, meta=meta)
+    record = store.create(
+        spec,
+        owner=owner or tenant,
+        meta=meta,
+        tenant=tenant,
+        max_active=settings.max_active_per_tenant,
+    )
     dispatch(record.id, store, dispatcher)
     return record
 
@@ -61,9 +69,11 @@ def submit_remedy(
     dispatcher: Dispatcher,
     settings: Settings,
     owner: str | None = None,
+    tenant: str | None = None,
 ) -> ExperimentRecord:
-    """Submit the spec of ``experiment_id`` with its diagnosis's remedy ``k`` applied."""
-    record = store.get(experiment_id)
+    """Submit the spec of ``experiment_id`` (``tenant``'s) with its diagnosis's remedy ``k``
+    applied."""
+    record = store.get_owned(experiment_id, tenant)
     if record.diagnosis is None:
         state = "has no diagnosis" if record.final else "has no diagnosis yet"
         raise Conflict(
@@ -91,6 +101,7 @@ def submit_remedy(
         settings=settings,
         owner=owner or record.owner,
         meta={"derived_from": experiment_id, "remedy": str(k)},
+        tenant=tenant,
     )
 
 

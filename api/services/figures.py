@@ -29,7 +29,7 @@ from core.errors import Conflict, NotFound, StoreUnavailable
 from core.plots import FORMATS, MEDIA_TYPES, SCALES, Format, Scale, captions
 from core.result import ResultDict
 from core.settings import Settings
-from core.store import ExperimentRecord, Store
+from core.store import ExperimentRecord, Store, is_id, owns
 from core.views import PLOT_FORMATS, PLOT_NAMES, PlotList
 
 try:
@@ -132,9 +132,8 @@ def forget_plots(store: Store, experiment_id: str) -> None:
                 store.delete_blob(NAMESPACE, key)
 
 
-def plot_list(store: Store, experiment_id: str) -> PlotList:
+def plot_list(record: ExperimentRecord) -> PlotList:
     """``GET /v1/experiments/{id}/plots``: every figure with its caption and URLs."""
-    record = store.get(experiment_id)  # NotFound for an unknown id
     base = f"/v1/experiments/{record.id}/plots"
     return {
         "experiment_id": record.id,
@@ -152,7 +151,7 @@ def plot_list(store: Store, experiment_id: str) -> PlotList:
 
 def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> ResultDict:
     """The stored result, partial while running; Conflict when nothing is recorded yet."""
-    result = store.load_result(record.id)
+    result = store.load_result(record.id)  # ownership checked by the caller
     if result is None:
         if record.final:
             why = f" ({record.error})" if record.error else ""
@@ -194,10 +193,12 @@ def experiment_figure(
     experiment_id: str,
     filename: str,
     scale: Scale = "absolute",
+    *,
+    tenant: str | None = None,
 ) -> Response:
-    """``GET /v1/experiments/{id}/plots/{filename}?scale=``."""
+    """``GET /v1/experiments/{id}/plots/{filename}?scale=``, of ``tenant``'s experiment."""
     name, fmt = parse_filename(filename, PLOT_NAMES, "experiment")
-    record = store.get(experiment_id)
+    record = store.get_owned(experiment_id, tenant)
 
     def render() -> bytes:
         return draw(record, load_result(store, record, settings.retry_after_s), name, fmt, scale)
@@ -223,13 +224,20 @@ def labels(records: Sequence[ExperimentRecord]) -> list[str]:
 
 
 def compare_figure(
-    request: Request, store: Store, settings: Settings, ids: Sequence[str], fmt: Format
+    request: Request,
+    store: Store,
+    settings: Settings,
+    ids: Sequence[str],
+    fmt: Format,
+    *,
+    tenant: str | None = None,
 ) -> Response:
-    """``GET /v1/compare/plots/gradient-profile.{fmt}?ids=...``: ``ids``, in order."""
+    """``GET /v1/compare/plots/gradient-profile.{fmt}?ids=...``: ``ids`` (``tenant``'s), in
+    order."""
     records = []
     for exp_id in ids:
-        record = store.find(exp_id)
-        if record is None:
+        record = store.find(exp_id) if is_id(exp_id) else None
+        if record is None or not owns(record.tenant, tenant):
             raise NotFound(
                 f"No experiment {exp_id!r} (in ids): it never existed, expired or was deleted.",
                 missing=exp_id,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.dispatch import Dispatcher
 from api.limits import check_limits
 from api.services.experiments import NOT_QUEUED, dispatch
-from core.errors import Conflict, NotFound, StoreUnavailable
+from core.errors import Conflict, NotFound, StoreUnavailable, Throttled
 from core.settings import Settings
 from core.store import ExperimentRecord, Store, SweepPage, SweepRecord, SweepStore
 from core.sweep import SweepChild, check_children, expand
@@ -80,13 +80,36 @@ def submit(
     dispatcher: Dispatcher,
     settings: Settings,
     owner: str | None = None,
+    tenant: str | None = None,
 ) -> tuple[SweepRecord, list[ExperimentRecord]]:
-    """Store one ``queued`` experiment per child and the sweep over them; dispatch each."""
+    """Store one ``queued`` experiment per child and the sweep over them, as ``tenant``'s;
+    dispatch each. All or none: 429 if the children do not fit the tenant's quota."""
     children = children_of(request, settings)
+    limit = settings.max_active_per_tenant
+    active = store.active(tenant)
+    if active + len(children) > limit:
+        raise Throttled(
+            f"This sweep's {len(children)} experiments and the {active} already queued or "
+            f"running exceed the {limit} allowed (GRADATLAS_MAX_ACTIVE_PER_TENANT); wait for "
+            f"some to finish, or sweep a smaller grid.",
+            active=active,
+            limit=limit,
+        )
     sweeps = SweepStore(store)
     sweep_id = sweeps.new_id()
     meta = {"sweep": sweep_id}
-    records = [store.create(c.spec, owner=owner, meta=meta) for c in children]
+    owner = owner or tenant
+    records: list[ExperimentRecord] = []
+    try:
+        for c in children:
+            records.append(
+                store.create(c.spec, owner=owner, meta=meta, tenant=tenant, max_active=limit)
+            )
+    except Throttled:  # another submission took the room meanwhile: undo ours
+        for made in records:
+            with contextlib.suppress(Conflict, NotFound, StoreUnavailable):
+                store.request_cancel(made.id)
+        raise
     sweep = sweeps.create(
         sweep_id,
         name=request.name,
@@ -94,38 +117,41 @@ def submit(
         grid=request.grid,
         children=[(r.id, c.params) for r, c in zip(records, children, strict=True)],
         owner=owner,
+        tenant=tenant,
     )
     _dispatch_all(store, dispatcher, records)
     return sweep, records
 
 
-def load(store: Store, sweep_id: str) -> tuple[SweepRecord, list[ExperimentRecord | None]]:
-    """A sweep and its children's records (None for one that has expired)."""
+def load(
+    store: Store, sweep_id: str, tenant: str | None = None
+) -> tuple[SweepRecord, list[ExperimentRecord | None]]:
+    """A sweep of ``tenant``'s and its children's records (None for one that has expired)."""
     sweeps = SweepStore(store)
-    sweep = sweeps.get(sweep_id)
+    sweep = sweeps.get(sweep_id, tenant)
     records = sweeps.children(sweep)
     sweeps.keep(sweep, records)
     return sweep, records
 
 
 def list_page(
-    store: Store, *, limit: int, cursor: str | None
+    store: Store, *, limit: int, cursor: str | None, tenant: str | None = None
 ) -> tuple[SweepPage, list[list[ExperimentRecord | None]]]:
-    """A page of sweeps, newest first, with each one's children's records."""
+    """A page of ``tenant``'s sweeps, newest first, with each one's children's records."""
     sweeps = SweepStore(store)
-    page = sweeps.list_sweeps(limit=limit, cursor=cursor)
+    page = sweeps.list_sweeps(limit=limit, cursor=cursor, tenant=tenant)
     return page, [sweeps.children(s) for s in page.items]
 
 
 def cancel(
-    sweep_id: str, *, store: Store, dispatcher: Dispatcher
+    sweep_id: str, *, store: Store, dispatcher: Dispatcher, tenant: str | None = None
 ) -> tuple[SweepRecord, list[ExperimentRecord | None], bool]:
     """Cancel every child still queued or running; finished ones are kept.
 
     Returns the sweep, its children's records after the request, and whether
     any child is still stopping.
     """
-    sweep, records = load(store, sweep_id)
+    sweep, records = load(store, sweep_id, tenant)
     stopping = False
     revoked: list[str] = []
     # Every record first and the revokes after: a revoke is a broadcast (tens of ms), and

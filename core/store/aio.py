@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import NotFound
 from core.store.connection import ExperimentKeys, guard
 from core.store.record import ExperimentRecord
-from core.store.store import StoredResult
+from core.store.store import RESULT_FIELDS, StoredResult
+from core.store.tenants import not_found, owns
 
 
 class AsyncReader:
@@ -25,6 +25,10 @@ class AsyncReader:
     def __init__(self, url: str, *, prefix: str, socket_timeout_s: float = 1.5) -> None:
         self.url, self.prefix, self.timeout = url, prefix, socket_timeout_s
         self._clients: dict[int, aioredis.Redis] = {}
+
+    def client(self) -> aioredis.Redis:
+        """This event loop's client (for other non-blocking parts, as the rate limiter)."""
+        return self._client()
 
     def _client(self) -> aioredis.Redis:
         # A client belongs to the loop it was made on (tests run several loops).
@@ -41,22 +45,24 @@ class AsyncReader:
             self._clients[loop] = client
         return client
 
-    async def get(self, exp_id: str) -> ExperimentRecord:
+    async def get(self, exp_id: str, tenant: str | None = None) -> ExperimentRecord:
+        """As ``Store.get_owned``: ``NotFound`` when missing or not ``tenant``'s."""
         with guard():
             h = await self._client().hgetall(ExperimentKeys.of(self.prefix, exp_id).record)
-        if not h:
-            raise NotFound(f"No experiment {exp_id!r}: it never existed, expired or was deleted.")
-        return ExperimentRecord.from_hash(h)
+        record = ExperimentRecord.from_hash(h) if h else None
+        if record is None or not owns(record.tenant, tenant):
+            raise not_found("experiment", exp_id)
+        return record
 
-    async def result_bytes(self, exp_id: str) -> StoredResult | None:
+    async def result_bytes(self, exp_id: str, tenant: str | None = None) -> StoredResult | None:
         """As ``Store.result_bytes``: None when nothing is recorded yet."""
         keys = ExperimentKeys.of(self.prefix, exp_id)
         with guard():
             async with self._client().pipeline(transaction=True) as pipe:
-                pipe.hmget(keys.record, ["status", "etag"])
+                pipe.hmget(keys.record, list(RESULT_FIELDS))
                 pipe.get(keys.result)
-                (status, etag), data = await pipe.execute()
-        return StoredResult.of(exp_id, status, etag, data)
+                (status, etag, owner), data = await pipe.execute()
+        return StoredResult.of(exp_id, status, etag, data, owner=owner, tenant=tenant)
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -7,6 +7,7 @@ asyncio one alike; of experiments it knows only the names of their keys.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -19,7 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from core.errors import StoreUnavailable
+from core.errors import NotFound, StoreUnavailable, clip
 
 #: Errors that mean "Redis is not there right now", not "the request is wrong".
 _DOWN_PREFIXES = ("LOADING", "MISCONF", "READONLY", "OOM", "MASTERDOWN", "NOAUTH")
@@ -46,15 +47,37 @@ def guard() -> Iterator[None]:
 
     For the sync client and the asyncio one (``with guard(): await ...``): both raise
     redis-py's exceptions, and a socket error redis-py did not wrap means the same.
+    The message is the client's to read, so it names no host, port or password: only
+    what went wrong and what to do (an operator finds the details in Redis's own log).
     """
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        raise StoreUnavailable(f"Redis cannot be reached: {e}") from e
+        what = "timed out" if isinstance(e, redis.TimeoutError | TimeoutError) else "is down"
+        raise StoreUnavailable(
+            f"The store cannot be reached (the connection {what}); retry shortly."
+        ) from e
     except redis.ResponseError as e:
-        if str(e).startswith(_DOWN_PREFIXES):
-            raise StoreUnavailable(f"Redis refused the request: {e}") from e
+        # redis-py raises some of these as subclasses whose message lacks the prefix.
+        if type(e) in _CODES or str(e).startswith(_DOWN_PREFIXES):
+            raise StoreUnavailable(_refusal(e)) from e
         raise
+
+
+def _refusal(e: redis.ResponseError) -> str:
+    """Redis's reply code (never the rest: it may hold addresses) and what to do."""
+    code = _CODES.get(type(e)) or str(e).split(" ", 1)[0]
+    if code == "OOM":
+        return "The store is full and refuses writes right now (OOM, maxmemory); retry later."
+    return f"The store refuses requests right now ({code}); retry shortly."
+
+
+_CODES: dict[type[Exception], str] = {
+    redis.exceptions.OutOfMemoryError: "OOM",
+    redis.exceptions.ReadOnlyError: "READONLY",
+    redis.exceptions.BusyLoadingError: "LOADING",
+    redis.exceptions.MasterDownError: "MASTERDOWN",
+}
 
 
 _last_id = (0, 0)
@@ -79,6 +102,24 @@ def new_id(now: float | None = None) -> str:
     return f"{ms:012x}{rand:012x}"
 
 
+#: What every experiment and sweep id looks like (see ``new_id``), declared once.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(value: str) -> bool:
+    """Whether ``value`` is shaped like an id (``ID_PATTERN``)."""
+    return _ID.match(value) is not None
+
+
+def check_id(value: str, what: str) -> str:
+    """``value`` if it is an id; else ``NotFound`` (no such thing can exist), so a malformed
+    id never names a key of another type (``<id>:result``)."""
+    if not is_id(value):
+        raise NotFound(f"No {what} {clip(value, 40)!r}: ids are 24 hexadecimal digits.")
+    return value
+
+
 def key(prefix: str, *parts: str) -> str:
     """The name of a key: ``prefix:part:part``."""
     return ":".join((prefix, *parts))
@@ -94,7 +135,7 @@ class ExperimentKeys:
 
     @classmethod
     def of(cls, prefix: str, exp_id: str) -> ExperimentKeys:
-        h = key(prefix, "exp", exp_id)
+        h = key(prefix, "exp", check_id(exp_id, "experiment"))
         return cls(h, f"{h}:result", f"{h}:cancel")
 
 

@@ -16,9 +16,15 @@ local IDX = {queued=KEYS[6], running=KEYS[7], succeeded=KEYS[8], failed=KEYS[9],
              cancelled=KEYS[10]}
 local id = ARGV[1]
 local now = tonumber(ARGV[2])
+-- The prefix of the record's tenant's indexes (core/store/tenants.py), '' without one.
+local tidx = redis.call('HGET', KEYS[1], 'tindex') or ''
 local function move(from, to)
   redis.call('ZREM', IDX[from], id)
   redis.call('ZADD', IDX[to], 0, id)
+  if tidx ~= '' then
+    redis.call('ZREM', tidx .. ':' .. from, id)
+    redis.call('ZADD', tidx .. ':' .. to, 0, id)
+  end
 end
 local function finalize(from, to, err, ttl)
   redis.call('HSET', KEYS[1], 'status', to, 'finished_at', ARGV[2], 'error', err,
@@ -164,7 +170,11 @@ if status == 'running' and (tonumber(redis.call('HGET', KEYS[1], 'lease_until'))
   return {'conflict', status}
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-for _, key in pairs(IDX) do redis.call('ZREM', key, id) end
+for name, key in pairs(IDX) do
+  redis.call('ZREM', key, id)
+  if tidx ~= '' then redis.call('ZREM', tidx .. ':' .. name, id) end
+end
+if tidx ~= '' then redis.call('ZREM', tidx .. ':all', id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 return {'deleted', status}

@@ -47,6 +47,8 @@ class ExperimentRecord:
     lease_until: float | None = None
     #: When recovery last sent a message for it (see ``RecoveryMixin``).
     dispatched_at: float | None = None
+    #: Who it belongs to (an API key's tenant); None without API keys.
+    tenant: str | None = None
 
     @property
     def final(self) -> bool:
@@ -80,6 +82,7 @@ class ExperimentRecord:
             meta=json.loads(d.get("meta") or "{}"),
             lease_until=_opt_float(d.get("lease_until")),
             dispatched_at=_opt_float(d.get("dispatched_at")),
+            tenant=d.get("tenant") or None,
         )
 
 

@@ -8,6 +8,7 @@ Keys (``P`` is the prefix, ``gradatlas`` by default)::
     P:index:all           sorted set of ids, all scores 0: ids sort by creation time
     P:index:<status>      the same, one per status
     P:expiry              sorted set: id -> when its record expires
+    P:tenant:<t>:index:*  the same indexes, one tenant's (see ``tenants.py``)
 
 Here: creating, reading, listing and counting records, and reading results.
 ``Store`` takes the rest from mixins: status changes (``transitions.py``,
@@ -23,18 +24,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 
-from core.errors import NotFound
 from core.result import ResultDict
 from core.settings import Settings
 from core.spec import ExperimentSpec
 from core.store import lua
 from core.store.blobs import BlobsMixin
 from core.store.codec import decode_result
-from core.store.connection import Page, connect, guard, new_id, read_page
+from core.store.connection import Page, connect, guard, is_id, new_id, read_page
 from core.store.record import (
     FINAL_STATUSES,
     STATUSES,
@@ -43,6 +42,7 @@ from core.store.record import (
     parse_status,
 )
 from core.store.recovery import RecoveryMixin
+from core.store.tenants import TenantsMixin, not_found, owns
 from core.store.workers import WorkersMixin
 
 
@@ -56,11 +56,19 @@ class StoredResult:
 
     @classmethod
     def of(
-        cls, exp_id: str, status: bytes | None, etag: bytes | None, data: bytes | None
+        cls,
+        exp_id: str,
+        status: bytes | None,
+        etag: bytes | None,
+        data: bytes | None,
+        *,
+        owner: bytes | None = None,
+        tenant: str | None = None,
     ) -> StoredResult | None:
-        """From the record's status and etag and the result key, as read in one pipeline."""
-        if status is None:
-            raise NotFound(f"No experiment {exp_id!r}.")
+        """From the record's status, etag and tenant (``owner``) and the result key, as read
+        in one pipeline; ``NotFound`` when there is no such experiment of ``tenant``'s."""
+        if status is None or not owns(owner.decode() if owner else None, tenant):
+            raise not_found("experiment", exp_id)
         if data is None:
             return None
         st = parse_status(status.decode())
@@ -68,9 +76,13 @@ class StoredResult:
         return cls(data, etag.decode() if final and etag else None, final, st)
 
 
-class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
+#: The record fields ``result_bytes`` reads beside the result, in this order.
+RESULT_FIELDS = ("status", "etag", "tenant")
+
+
+class Store(RecoveryMixin, WorkersMixin, BlobsMixin, TenantsMixin):
     """Experiment records and results; status changes (and recovery's queries),
-    workers and blobs come from the mixins."""
+    workers, blobs and tenants come from the mixins."""
 
     def __init__(
         self,
@@ -111,8 +123,15 @@ class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
         owner: str | None = None,
         meta: dict[str, str] | None = None,
         now: float | None = None,
+        tenant: str | None = None,
+        max_active: int | None = None,
     ) -> ExperimentRecord:
-        """Store a new ``queued`` experiment and index it."""
+        """Store a new ``queued`` experiment of ``tenant`` and index it.
+
+        Raises ``Throttled`` (and stores nothing) when ``tenant`` (everyone, without
+        tenants) already has ``max_active`` experiments queued or running: checked and
+        written in one atomic step, so concurrent submissions never overshoot.
+        """
         exp_id = new_id(now)  # given no time, ids strictly increase within this process
         now = time.time() if now is None else now
         progress = {"step": 0, "total_steps": spec.total_steps, "epoch": 0, "fraction": 0.0}
@@ -125,16 +144,16 @@ class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
             "attempts": "0",
             "owner": owner or "",
             "meta": json.dumps(meta or {}),
+            "tenant": tenant or "",
+            "tindex": self.tenant_indexes(tenant) if tenant else "",
         }
-        with guard():
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(self.experiment_keys(exp_id).record, mapping=dict[Any, Any](fields))
-            pipe.zadd(self._k("index", "all"), {exp_id: 0})
-            pipe.zadd(self._k("index", "queued"), {exp_id: 0})
-            pipe.execute()
+        record_key = self.experiment_keys(exp_id).record
+        self._create_indexed(exp_id, record_key, fields, tenant=tenant, max_active=max_active)
         return ExperimentRecord.from_hash(fields)
 
     def find(self, exp_id: str) -> ExperimentRecord | None:
+        if not is_id(exp_id):  # no such key can exist
+            return None
         with guard():
             h = self.redis.hgetall(self.experiment_keys(exp_id).record)
         return ExperimentRecord.from_hash(h) if h else None
@@ -142,17 +161,31 @@ class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
     def get(self, exp_id: str) -> ExperimentRecord:
         record = self.find(exp_id)
         if record is None:
-            raise NotFound(f"No experiment {exp_id!r}: it never existed, expired or was deleted.")
+            raise not_found("experiment", exp_id)
+        return record
+
+    def get_owned(self, exp_id: str, tenant: str | None) -> ExperimentRecord:
+        """``get``, for a request of ``tenant``: another tenant's experiment is ``NotFound``
+        too (None, an anonymous API, owns everything)."""
+        record = self.find(exp_id)
+        if record is None or not owns(record.tenant, tenant):
+            raise not_found("experiment", exp_id)
         return record
 
     def list_experiments(
-        self, *, status: Status | None = None, limit: int = 20, cursor: str | None = None
+        self,
+        *,
+        status: Status | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        tenant: str | None = None,
     ) -> Page[ExperimentRecord]:
-        """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+        """Newest first, ``tenant``'s only when given (from its own index);
+        pass ``next_cursor`` back as ``cursor`` for the next page."""
         self.prune()
         return read_page(
             self.redis,
-            self._k("index", status or "all"),
+            self.index(status or "all", tenant),
             hash_key=lambda i: self.experiment_keys(i).record,
             parse=ExperimentRecord.from_hash,
             limit=limit,
@@ -175,20 +208,20 @@ class Store(RecoveryMixin, WorkersMixin, BlobsMixin):
             return int(self._prune(keys=[self._k("expiry"), *self._indexes()], args=[now, batch]))
 
     # --- results -------------------------------------------------------------
-    def result_bytes(self, exp_id: str) -> StoredResult | None:
+    def result_bytes(self, exp_id: str, tenant: str | None = None) -> StoredResult | None:
         """The stored gzip'd result and whether it is final; None when none yet.
 
-        Raises ``NotFound`` when the experiment does not exist.
+        Raises ``NotFound`` when the experiment does not exist (or is not ``tenant``'s).
         """
         keys = self.experiment_keys(exp_id)
         with guard():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hmget(keys.record, ["status", "etag"])
+            pipe.hmget(keys.record, list(RESULT_FIELDS))
             pipe.get(keys.result)
-            (status, etag), data = pipe.execute()
-        return StoredResult.of(exp_id, status, etag, data)
+            (status, etag, owner), data = pipe.execute()
+        return StoredResult.of(exp_id, status, etag, data, owner=owner, tenant=tenant)
 
-    def load_result(self, exp_id: str) -> ResultDict | None:
+    def load_result(self, exp_id: str, tenant: str | None = None) -> ResultDict | None:
         """The result as a dict (for plots and diagnosis, not for the hot path)."""
-        stored = self.result_bytes(exp_id)
+        stored = self.result_bytes(exp_id, tenant)
         return decode_result(stored.data) if stored else None

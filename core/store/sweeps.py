@@ -2,8 +2,9 @@
 
 Keys (``P`` is the store's prefix)::
 
-    P:sweep:<id>       hash: id, name, base, grid, children (JSON), created_at, owner
+    P:sweep:<id>       hash: id, name, base, grid, children (JSON), created_at, owner, tenant
     P:index:sweeps     sorted set of sweep ids, all scores 0: ids sort by creation time
+    P:tenant:<t>:index:sweeps   the same, one tenant's (see ``tenants.py``)
 
 A sweep holds no state of its own: its children are ordinary experiments, and
 its status is read from their records. It is kept while any child may still
@@ -18,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import NotFound
-from core.store.connection import Keyspace, Page, as_text, guard, new_id, read_page
+from core.store.connection import Keyspace, Page, as_text, check_id, guard, is_id, new_id, read_page
 from core.store.record import ExperimentRecord
 from core.store.store import Store
+from core.store.tenants import not_found, owns
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class SweepRecord:
     created_at: float
     owner: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    #: Who it belongs to (an API key's tenant); None without API keys.
+    tenant: str | None = None
 
     @property
     def child_ids(self) -> list[str]:
@@ -54,6 +57,7 @@ class SweepRecord:
             created_at=float(d["created_at"]),
             owner=d.get("owner") or None,
             meta=json.loads(d.get("meta") or "{}"),
+            tenant=d.get("tenant") or None,
         )
 
 
@@ -69,10 +73,10 @@ class SweepStore(Keyspace):
         self.prefix = store.prefix
 
     def _key(self, sweep_id: str) -> str:
-        return self._k("sweep", sweep_id)
+        return self._k("sweep", check_id(sweep_id, "sweep"))
 
-    def _index(self) -> str:
-        return self._k("index", "sweeps")
+    def _index(self, tenant: str | None = None) -> str:
+        return self.store.index("sweeps", tenant)
 
     def new_id(self) -> str:
         return new_id()
@@ -88,8 +92,10 @@ class SweepStore(Keyspace):
         owner: str | None = None,
         meta: Mapping[str, str] | None = None,
         now: float | None = None,
+        tenant: str | None = None,
     ) -> SweepRecord:
-        """Store a sweep over ``children`` (``(experiment id, params)`` pairs)."""
+        """Store a sweep of ``tenant``'s over ``children`` (``(experiment id, params)``
+        pairs)."""
         now = time.time() if now is None else now
         fields = {
             "id": sweep_id,
@@ -100,6 +106,7 @@ class SweepStore(Keyspace):
             "created_at": repr(now),
             "owner": owner or "",
             "meta": json.dumps(dict(meta or {})),
+            "tenant": tenant or "",
         }
         with guard():
             pipe = self.redis.pipeline(transaction=True)
@@ -107,18 +114,23 @@ class SweepStore(Keyspace):
             # Renewed while it is read and its children run (see ``keep``).
             pipe.expire(self._key(sweep_id), self.store.result_ttl_s)
             pipe.zadd(self._index(), {sweep_id: 0})
+            if tenant:
+                pipe.zadd(self._index(tenant), {sweep_id: 0})
             pipe.execute()
         return SweepRecord.from_hash(fields)
 
     def find(self, sweep_id: str) -> SweepRecord | None:
+        if not is_id(sweep_id):
+            return None
         with guard():
             h = self.redis.hgetall(self._key(sweep_id))
         return SweepRecord.from_hash(h) if h else None
 
-    def get(self, sweep_id: str) -> SweepRecord:
+    def get(self, sweep_id: str, tenant: str | None = None) -> SweepRecord:
+        """The sweep; ``NotFound`` when missing or not ``tenant``'s (None owns all)."""
         record = self.find(sweep_id)
-        if record is None:
-            raise NotFound(f"No sweep {sweep_id!r}: it never existed or has expired.")
+        if record is None or not owns(record.tenant, tenant):
+            raise not_found("sweep", sweep_id)
         return record
 
     def children(self, sweep: SweepRecord) -> list[ExperimentRecord | None]:
@@ -148,11 +160,14 @@ class SweepStore(Keyspace):
         with guard():
             self.redis.expire(self._key(sweep.id), max(60, ttl))
 
-    def list_sweeps(self, *, limit: int = 20, cursor: str | None = None) -> SweepPage:
-        """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    def list_sweeps(
+        self, *, limit: int = 20, cursor: str | None = None, tenant: str | None = None
+    ) -> SweepPage:
+        """Newest first, ``tenant``'s only when given; pass ``next_cursor`` back as
+        ``cursor`` for the next page."""
         return read_page(
             self.redis,
-            self._index(),
+            self._index(tenant),
             hash_key=self._key,
             parse=SweepRecord.from_hash,
             limit=limit,

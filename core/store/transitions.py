@@ -19,7 +19,7 @@ from redis.commands.core import Script
 from core.errors import Conflict, NotFound
 from core.store import lua
 from core.store.codec import etag_of
-from core.store.connection import Keyspace, as_text, guard
+from core.store.connection import Keyspace, as_text, guard, is_id
 from core.store.record import STATUSES, Status
 
 
@@ -75,6 +75,8 @@ class TransitionsMixin(Keyspace):
     ) -> Claim:
         """Take a delivered experiment: queued -> running, or running -> running again
         when the last attempt's lease has lapsed (its worker died)."""
+        if not is_id(exp_id):  # a message naming no experiment that can exist
+            return Claim("missing")
         now = time.time() if now is None else now
         args: list[Any] = [exp_id, now, max_attempts, lease_s, worker, self.result_ttl_s]
         with guard():

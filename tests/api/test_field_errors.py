@@ -63,7 +63,7 @@ def client() -> TestClient:
     def query(x: float = 0.0) -> None:
         raise QueryError([FieldError("x", "x must be positive", input=x)])
 
-    return TestClient(app)
+    return TestClient(app, base_url="http://localhost")
 
 
 def test_a_spec_error_is_an_invalid_spec_problem(client: TestClient) -> None:

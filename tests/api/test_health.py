@@ -17,7 +17,7 @@ SPEC = {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"e
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store)) as c:
+    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
         yield c
 
 
@@ -72,7 +72,8 @@ def down_client() -> Iterator[TestClient]:
         port = s.getsockname()[1]
     url = f"redis://127.0.0.1:{port}/0"
     settings = Settings(redis_url=url, redis_socket_timeout_s=0.5)
-    with TestClient(create_app(settings, store=Store(connect(url, socket_timeout_s=0.5)))) as c:
+    app = create_app(settings, store=Store(connect(url, socket_timeout_s=0.5)))
+    with TestClient(app, base_url="http://localhost") as c:
         yield c
 
 
@@ -80,12 +81,15 @@ def test_an_unreachable_redis_is_503_with_retry_after(down_client: TestClient) -
     for r in (
         down_client.post("/v1/experiments", json=SPEC),
         down_client.get("/v1/experiments"),
-        down_client.get("/v1/experiments/abc"),
+        down_client.get("/v1/experiments/0193a1f2c3d4a1b2c3d4e5f6"),  # well formed: needs Redis
         down_client.get("/readyz"),
     ):
         assert r.status_code == 503, r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.headers["retry-after"] == "2"
+        # Redis's address (host, port, password) is the operator's, not the client's.
+        assert "127.0.0.1" not in r.text
+        assert "Connection refused" not in r.text
     assert down_client.get("/healthz").status_code == 200
     assert "gradatlas_store_up 0.0" in down_client.get("/metrics").text
 

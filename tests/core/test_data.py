@@ -23,7 +23,7 @@ SMALL: dict[str, dict[str, Any]] = {
 
 
 def small(dataset: str, **overrides: Any) -> DataSpec:
-    return DataSpec(dataset=dataset, **{**SMALL[dataset], **overrides})
+    return DataSpec.model_validate({"dataset": dataset, **SMALL[dataset], **overrides})
 
 
 def build(spec: DataSpec, seed: int = 0, dtype: Any = np.float32) -> Split:
@@ -58,7 +58,7 @@ def test_shapes_dtypes_and_labels(dataset: str, dtype: Any) -> None:
 
 @pytest.mark.parametrize("dataset", DATASET_NAMES)
 def test_default_sizes_follow_the_spec(dataset: str) -> None:
-    spec = DataSpec(dataset=dataset)
+    spec = DataSpec.model_validate({"dataset": dataset})
     split = build(spec)
     assert len(split.y_train) + len(split.y_val) == spec.samples
     assert len(split.y_val) == spec.n_val

@@ -58,7 +58,7 @@ def service(redis_server: RedisServer, **overrides: Any) -> Iterator[tuple[TestC
         **{"max_depth": 50, **overrides},
     )
     try:
-        with TestClient(create_app(settings, store=store)) as c:
+        with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
             yield c, store
     finally:
         client.close()
