@@ -41,7 +41,9 @@ OPTIMIZER_NAMES: tuple[str, ...] = get_args(Optimizer)
 MAX_DEPTH = 500
 MAX_WIDTH = 4096
 #: Bounds of ``model.init_gain`` and ``model.bias_std``: wide enough to walk through the
-#: order-to-chaos transition (tanh's lies near gain 1), narrow enough to stay finite.
+#: order-to-chaos transition (tanh's lies near gain 1), narrow enough to stay finite
+#: (below MIN_INIT_GAIN, sigma_w^2 of a deep net underflows float64 in the theory).
+MIN_INIT_GAIN = 1e-3
 MAX_INIT_GAIN = 10.0
 MAX_BIAS_STD = 10.0
 #: Records kept when ``recording.every_steps`` is left to the engine.
@@ -81,7 +83,7 @@ class ModelSpec(_Strict):
     init: Init = Field(default="xavier_normal", description="Weight initialiser.")
     init_gain: float = Field(
         default=1.0,
-        gt=0.0,
+        ge=MIN_INIT_GAIN,
         le=MAX_INIT_GAIN,
         description="Multiplies the initialiser's standard deviation (sigma_w = gain x its own).",
     )

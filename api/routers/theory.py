@@ -21,6 +21,7 @@ from core.spec import (
     MAX_DEPTH,
     MAX_INIT_GAIN,
     MAX_WIDTH,
+    MIN_INIT_GAIN,
     Activation,
     Init,
 )
@@ -96,7 +97,7 @@ def get_theory(
     ] = 2,
     init_gain: Annotated[
         float,
-        Query(gt=0.0, le=MAX_INIT_GAIN, description="Multiplies the initialiser's std."),
+        Query(ge=MIN_INIT_GAIN, le=MAX_INIT_GAIN, description="Multiplies the initialiser's std."),
     ] = 1.0,
     bias_std: Annotated[
         float, Query(ge=0.0, le=MAX_BIAS_STD, description="Biases N(0, bias_std^2).")

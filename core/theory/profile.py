@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.nn.network import residual_blocks
 from core.theory.functions import pair
 from core.theory.meanfield import Q_OVERFLOW, gauss_expect
@@ -38,6 +40,12 @@ class Profile:
     layer_factors: list[float]
     backprop: list[float]
     grad: list[float]
+
+
+def _ln(x: float) -> float:
+    if math.isnan(x):
+        return math.nan
+    return math.log(x) if x > 0 else -math.inf
 
 
 def _log10(x: float) -> float:
@@ -74,19 +82,21 @@ def mean_field_profile(
         P.append(m2)
     d2 = [gauss_expect(lambda x: g(x) ** 2, q) if math.isfinite(q) else math.nan for q in qs]
 
-    # Backward, in squared norms relative to the stream after the last hidden layer.
-    N = [math.nan] * (depth + 1)
-    T = [math.nan] * depth
-    N[depth] = 1.0 / sw2[depth]  # so that T[depth - 1] = sw2[depth] N[depth] = 1
-    t = 1.0
+    # Backward, in natural logs of squared norms relative to the stream after the last
+    # hidden layer: a deep net's product of factors leaves float64's range (depth 500 at
+    # a gain far from 1 is 10^+-1500), its logarithm does not.
+    LN = [math.nan] * (depth + 1)
+    LT = [math.nan] * depth
+    LN[depth] = -_ln(sw2[depth])  # so that LT[depth - 1] = ln(sw2[depth]) + LN[depth] = 0
+    lt = 0.0
     for l in range(depth - 1, -1, -1):
-        T[l] = t
-        N[l] = d2[l] * t
-        t = sw2[l] * N[l]
-        if l in end_of_start:
-            t += T[end_of_start[l]]
-    ref = N[depth - 1]
-    backprop = [0.5 * _log10(n / ref) for n in N]
+        LT[l] = lt
+        LN[l] = _ln(d2[l]) + lt
+        lt = _ln(sw2[l]) + LN[l]
+        if l in end_of_start:  # the identity path adds the block's own gradient
+            lt = float(np.logaddexp(lt, LT[end_of_start[l]]))
+    ref = LN[depth - 1]
+    backprop = [0.5 * (n - ref) / math.log(10) for n in LN]
     # One example's weight gradient: |x_l| |delta_l|, |x_l|^2 = dims[l] P_{l-1}.
     grad = [b + 0.5 * _log10(dims[l] * P[l]) for l, b in enumerate(backprop)]
     grad = [x - grad[depth - 1] for x in grad]

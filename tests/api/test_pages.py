@@ -18,7 +18,7 @@ REMOTE = re.compile(r"""(src|href)=["']?(https?:)?//""")
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store)) as c:
+    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
         yield c
 
 

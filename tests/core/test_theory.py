@@ -258,3 +258,15 @@ def test_activation_info_numbers() -> None:
     assert info["linear"]["flat_ranges"] == []
     assert info["swish"]["derivative_max"] == pytest.approx(1.0998, abs=1e-3)
     json.dumps(info, allow_nan=False)
+
+
+def test_a_deep_profile_far_from_criticality_stays_finite() -> None:
+    # 499 factors of sqrt(chi_1) = 10^-3 each: 10^-1497, far below float64's range, so
+    # the profile is computed in logarithms. ReLU's chi_1 does not depend on q: exact.
+    p = theory.predict_for("relu", "he_normal", 500, width=256, init_gain=1e-3)
+    chi = p["chi_1"]
+    ratio = p["backprop_ratio_log10"]
+    assert chi is not None
+    assert ratio is not None
+    assert ratio == pytest.approx(499 * 0.5 * math.log10(chi), rel=1e-9)
+    assert ratio < -1400
