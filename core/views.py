@@ -61,6 +61,8 @@ __all__ = [
     "SweepLinks",
     "SweepListItem",
     "SweepPage",
+    "SweepPlotInfo",
+    "SweepPlotList",
     "SweepPlotName",
     "SweepRow",
     "SweepStatus",
@@ -419,6 +421,33 @@ class PlotList(TypedDict):
 
     experiment_id: str
     plots: list[PlotInfo]
+
+
+_SWEEP_PLOT_INFO_EXAMPLE: dict[str, Any] = {
+    "name": "ratio-vs-depth",
+    "title": "Gradient ratio against depth",
+    "caption": "The step-0 log10 ratio of the input layer's gradient to the last hidden "
+    "layer's, against depth ...",
+    "urls": {f: f"/v1/sweeps/{_ID}/plots/ratio-vs-depth.{f}" for f in PLOT_FORMATS},
+}
+
+
+@with_config(_exact(_SWEEP_PLOT_INFO_EXAMPLE))
+class SweepPlotInfo(TypedDict):
+    """One figure of a sweep, as ``PlotInfo`` is one of an experiment."""
+
+    name: SweepPlotName
+    title: str
+    caption: Annotated[str, Field(description="What is drawn and how to read it.")]
+    urls: Annotated[dict[PlotFormat, str], Field(description="The figure in each format.")]
+
+
+@with_config(_exact({"sweep_id": _ID, "plots": [_SWEEP_PLOT_INFO_EXAMPLE]}))
+class SweepPlotList(TypedDict):
+    """``GET /v1/sweeps/{id}/plots``: every figure of a sweep, with its caption."""
+
+    sweep_id: str
+    plots: list[SweepPlotInfo]
 
 
 # --- activations --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from api.services.idempotent import once
 from api.services.sweeps import REQUEST_EXAMPLE, SweepRequest
 from api.views import sweep_page, sweep_view
 from core.store import ExperimentRecord, SweepRecord
-from core.views import SWEEP_EXAMPLE, SWEEP_PLOT_NAMES, SweepPage, SweepView
+from core.views import SWEEP_EXAMPLE, SWEEP_PLOT_NAMES, SweepPage, SweepPlotList, SweepView
 
 router = APIRouter(prefix="/v1/sweeps", tags=["sweeps"])
 
@@ -131,6 +131,19 @@ def list_sweeps(
 )
 def get_sweep(sweep_id: str, store: StoreDep, tenant: TenantDep) -> Response:
     return json_response(sweep_view(*sweeps.load(store, sweep_id, tenant)))
+
+
+@router.get(
+    "/{sweep_id}/plots",
+    response_model=SweepPlotList,
+    summary="The figures of one sweep, with what each shows and how to read it",
+    description="One entry per figure: `name`, `title`, a one-paragraph `caption` (the SVG's "
+    "`<desc>` too) and `urls`, the figure in each format.",
+    responses={404: DOC_404, 503: DOC_503},
+)
+def list_sweep_plots(sweep_id: str, store: StoreDep, tenant: TenantDep) -> Response:
+    sweep, _ = sweeps.load(store, sweep_id, tenant)
+    return json_response(figures.sweep_plot_list(sweep))
 
 
 @router.post(

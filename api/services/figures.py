@@ -29,8 +29,8 @@ from core.errors import Conflict, NotFound, StoreUnavailable
 from core.plots import FORMATS, MEDIA_TYPES, SCALES, Format, Scale, captions
 from core.result import ResultDict
 from core.settings import Settings
-from core.store import ExperimentRecord, Store, is_id, owns
-from core.views import PLOT_FORMATS, PLOT_NAMES, PlotList
+from core.store import ExperimentRecord, Store, SweepRecord, is_id, owns
+from core.views import PLOT_FORMATS, PLOT_NAMES, SWEEP_PLOT_NAMES, PlotList, SweepPlotList
 
 try:
     #: Part of every cache key and ETag: a release that draws differently re-renders.
@@ -145,6 +145,23 @@ def plot_list(record: ExperimentRecord) -> PlotList:
                 "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
             }
             for name in PLOT_NAMES
+        ],
+    }
+
+
+def sweep_plot_list(sweep: SweepRecord) -> SweepPlotList:
+    """``GET /v1/sweeps/{id}/plots``: every figure of the sweep with its caption and URLs."""
+    base = f"/v1/sweeps/{sweep.id}/plots"
+    return {
+        "sweep_id": sweep.id,
+        "plots": [
+            {
+                "name": name,
+                "title": captions.SWEEP[name].title,
+                "caption": captions.SWEEP[name].caption,
+                "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
+            }
+            for name in SWEEP_PLOT_NAMES
         ],
     }
 

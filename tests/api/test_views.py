@@ -103,6 +103,7 @@ CALLS: dict[tuple[str, str], list[tuple[dict[str, Any], Any, bool]]] = {
     ("GET", "/v1/sweeps"): [({}, None, False), ({"limit": 1}, None, False)],
     ("GET", "/v1/sweeps/{sweep_id}"): [({}, None, False), ({}, None, True)],
     ("POST", "/v1/sweeps/{sweep_id}/cancel"): [({}, None, True)],
+    ("GET", "/v1/sweeps/{sweep_id}/plots"): [({}, None, False)],
     ("GET", "/v1/experiments/{experiment_id}/stats"): [({}, None, False)],
     ("GET", "/v1/experiments/{experiment_id}/plots"): [({}, None, False), ({}, None, True)],
     ("GET", "/v1/theory"): [

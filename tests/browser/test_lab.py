@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from core.views import PLOT_NAMES, SWEEP_PLOT_NAMES
+
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 Shot = Callable[[Page, str], Path]
@@ -134,7 +136,7 @@ def test_the_sweep_page_builds_a_grid_and_shows_its_figures(page: Page, shot: Sh
     expect(page.locator("#sweep-rows tr")).to_have_count(4)
     expect(page.locator("#sweep-status")).to_have_text("succeeded", timeout=RUN_TIMEOUT_MS)
     figures = page.locator("#sweep-figures img")
-    expect(figures).to_have_count(2, timeout=10_000)
+    expect(figures).to_have_count(len(SWEEP_PLOT_NAMES), timeout=10_000)
     page.wait_for_function(
         "[...document.querySelectorAll('#sweep-figures img')].every(i => i.naturalWidth > 0)",
         timeout=60_000,
@@ -164,8 +166,9 @@ def test_the_experiment_page_shows_every_figure_with_its_caption(
         page.reload()
         page.wait_for_function("document.body.dataset.ready !== undefined")
     page.wait_for_function(
-        "(() => { const i = [...document.querySelectorAll('#exp-figures img')];"
-        " return i.length >= 5 && i.every(x => x.complete && x.naturalWidth > 0); })()",
+        "(n) => { const i = [...document.querySelectorAll('#exp-figures img')];"
+        " return i.length === n && i.every(x => x.complete && x.naturalWidth > 0); }",
+        arg=len(PLOT_NAMES),
         timeout=60_000,
     )
     for caption in page.locator("#exp-figures figcaption").all_inner_texts():

@@ -4,17 +4,6 @@ import { ApiError, follow, getJSON, imageURL, postJSON } from "./api.js";
 import * as spec from "./spec.js";
 
 const $ = (id) => document.getElementById(id);
-//: The figures of an experiment when the API has no /plots index (core/views.py PLOT_NAMES).
-const PLOT_CAPTIONS = {
-  "gradient-profile": "Gradient profile: weight-gradient norm (top) and back-propagated signal (bottom) per layer, at the first and last records, beside the mean-field theory.",
-  "gradient-heatmap": "Weight-gradient norm of every layer (rows, input at the bottom) at every record (columns), log colour scale.",
-  "training-curves": "Loss and accuracy per epoch, training and validation, with the chance level.",
-  "activations": "Share of saturated units (top) and of dead units (bottom) per hidden layer over training.",
-  "update-ratio": "Size of each layer's update relative to its weights over training; about 1e-3 is the usual healthy value.",
-};
-const SWEEP_PLOTS = { "gradient-profiles": "Every child's step-0 gradient profile, one colour per group.",
-  "ratio-vs-depth": "log10 gradient ratio (input / last hidden layer) against depth, beside the mean-field prediction." };
-
 function el(tag, props = {}, ...children) {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
@@ -72,15 +61,9 @@ export async function showExperiment(id) {
     el("h3", { textContent: `Verdict: ${d.verdict}` }),
     el("ul", {}, ...d.evidence.map((t) => el("li", { textContent: t }))),
   ] : exp.error ? [el("p", { className: "error", textContent: exp.error })] : []));
-  let plots;
-  try {
-    const index = await getJSON(`/v1/experiments/${id}/plots`);
-    const items = Array.isArray(index) ? index : index.items || index.plots || [];
-    plots = items.map((p) => ({ name: p.name, caption: p.caption || p.name, alt: p.alt || p.caption,
-      url: p.url || p.png || `/v1/experiments/${id}/plots/${p.name}.png` }));
-  } catch {
-    plots = Object.entries(PLOT_CAPTIONS).map(([name, caption]) => ({ name, caption, url: `/v1/experiments/${id}/plots/${name}.png` }));
-  }
+  // Names and captions from the API (GET .../plots), so the page follows its figures.
+  const index = await getJSON(`/v1/experiments/${id}/plots`);
+  const plots = index.plots.map((p) => ({ name: p.name, caption: `${p.title}: ${p.caption}`, url: p.urls.png }));
   if (exp.status === "queued") {
     $("exp-figures").replaceChildren(el("p", { className: "hint", textContent: "No figure until it has recorded something." }));
     return;
@@ -113,8 +96,7 @@ export async function showSweepBuilder() {
     const base = {};
     for (const [k, raw] of new URLSearchParams(location.search)) {
       if (spec.RESERVED.has(k) || k in grid || !schema.has(k)) continue;
-      const s = schema.get(k);
-      const v = s.type === "boolean" ? raw === "true" : ["integer", "number"].includes(s.type) ? Number(raw) : raw;
+      const v = spec.fromRaw(schema.get(k), raw);
       const parts = k.split(".");
       let node = base;
       for (const p of parts.slice(0, -1)) node = node[p] ??= {};
@@ -144,8 +126,10 @@ function sweepRow(paths, r) {
     ...paths.map((p) => el("td", { textContent: String(r.params[p]) })),
     el("td", {}, status(r.status)),
     el("td", {}, bar(r.progress, `${r.id} progress`)),
-    el("td", { textContent: fmt(r.gradient_ratio_log10) }),
-    el("td", { textContent: fmt(r.decay_per_layer) }),
+    el("td", { textContent: fmt(r.backprop_ratio_log10) }),
+    el("td", { textContent: fmt(r.backprop_decay_per_layer) }),
+    el("td", { textContent: fmt(r.weight_grad_ratio_log10) }),
+    el("td", { textContent: fmt(r.weight_grad_decay_per_layer) }),
     el("td", { textContent: fmt(r.final_val_accuracy) }),
     el("td", { textContent: r.verdict || r.error || "" }),
     el("td", {}, el("a", { href: `/?page=experiment&id=${r.id}`, textContent: "figures" })));
@@ -157,17 +141,20 @@ export async function showSweep(id) {
   let sweep = await getJSON(`/v1/sweeps/${id}`);
   const paths = Object.keys(sweep.grid);
   $("sweep-title").textContent = `Sweep ${sweep.name} (${sweep.id}): ${paths.join(" × ")}`;
-  $("sweep-head").replaceChildren(el("tr", {}, ...[...paths, "status", "progress", "log10 ratio",
-    "decay / layer", "val accuracy", "verdict", ""].map((t) => el("th", { scope: "col", textContent: t }))));
+  $("sweep-head").replaceChildren(el("tr", {}, ...[...paths, "status", "progress",
+    "back-propagated: log10 layer 0 / last", "back-propagated: factor / layer",
+    "weight gradient: log10 layer 0 / last", "weight gradient: factor / layer",
+    "val accuracy", "verdict", ""].map((t) => el("th", { scope: "col", textContent: t }))));
   const render = () => {
     $("sweep-status").replaceWith(Object.assign(status(sweep.status), { id: "sweep-status" }));
     $("sweep-progress").value = sweep.progress;
     $("sweep-rows").replaceChildren(...sweep.children.map((r) => sweepRow(paths, r)));
   };
   render();
-  const done = () => {
-    $("sweep-figures").replaceChildren(...Object.entries(SWEEP_PLOTS).map(([name, caption]) =>
-      figure(`/v1/sweeps/${id}/plots/${name}.png`, `${name}: ${caption}`)));
+  const done = async () => {
+    const index = await getJSON(`/v1/sweeps/${id}/plots`);
+    $("sweep-figures").replaceChildren(...index.plots.map((p) =>
+      figure(p.urls.png, `${p.title}: ${p.caption}`)));
   };
   await follow(`/v1/sweeps/${id}/events`, (name, data) => {
     if (name === "status") sweep.status = data.status;

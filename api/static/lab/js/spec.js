@@ -160,6 +160,11 @@ function coerce(f, raw) {
   return raw;
 }
 
+/** A query-string value as the spec field of `schema` takes it (a number for a number). */
+export function fromRaw(schema, raw) {
+  return coerce({ kind: kindOf(schema) }, raw);
+}
+
 /** Values from the query string (only the controls' paths). */
 export function valuesFromURL(params) {
   const out = {};
