@@ -14,6 +14,7 @@ from api.access import AccessMiddleware
 from api.body import BodyMiddleware
 from api.cache import ViewCache
 from api.dispatch import CeleryDispatcher, Dispatcher
+from api.http import REPLAYED
 from api.methods import MethodsMiddleware, method_table
 from api.metrics import MetricsMiddleware, ServiceMetrics
 from api.routers import (
@@ -109,7 +110,7 @@ def create_app(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
-            expose_headers=["Location", "Retry-After", "ETag", "Idempotent-Replayed"],
+            expose_headers=["Location", "Retry-After", "ETag", REPLAYED],
         )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     problems.install(app, retry_after_s=settings.retry_after_s)

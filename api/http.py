@@ -23,9 +23,17 @@ def json_response(
     return Response(json.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
 
-def accepted(body: Mapping[str, Any], location: str, retry_after_s: int) -> Response:
-    """202 with ``body``, where to poll it and when."""
+#: Sent on a POST answered from an earlier one with the same ``Idempotency-Key``.
+REPLAYED = "Idempotent-Replayed"
+
+
+def accepted(
+    body: Mapping[str, Any], location: str, retry_after_s: int, *, replayed: bool = False
+) -> Response:
+    """202 with ``body``, where to poll it and when; ``replayed``: an earlier request's."""
     headers = {"Location": location, "Retry-After": str(retry_after_s)}
+    if replayed:
+        headers[REPLAYED] = "true"
     return json_response(body, 202, headers)
 
 

@@ -85,12 +85,12 @@ def submit(
         id_of=lambda r: r.id,
         load=lambda exp_id: store.get_owned(exp_id, tenant),
     )
-    answer = accepted(
-        experiment_view(record), f"/v1/experiments/{record.id}", settings.retry_after_s
+    return accepted(
+        experiment_view(record),
+        f"/v1/experiments/{record.id}",
+        settings.retry_after_s,
+        replayed=replayed,
     )
-    if replayed:
-        answer.headers["Idempotent-Replayed"] = "true"
-    return answer
 
 
 @router.get(

@@ -94,10 +94,12 @@ def create_sweep(
         id_of=lambda made: made[0].id,
         load=load,
     )
-    answer = accepted(sweep_view(sweep, records), f"/v1/sweeps/{sweep.id}", settings.retry_after_s)
-    if replayed:
-        answer.headers["Idempotent-Replayed"] = "true"
-    return answer
+    return accepted(
+        sweep_view(sweep, records),
+        f"/v1/sweeps/{sweep.id}",
+        settings.retry_after_s,
+        replayed=replayed,
+    )
 
 
 @router.get(
