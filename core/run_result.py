@@ -18,7 +18,7 @@ H histograms of B bins, E completed epochs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -276,6 +276,23 @@ class RunResult:
         """``stats[name]``, (R, L); (0, L) when the result has no such statistic."""
         a = self.stats.get(name)
         return np.full((0, self.n_layers), np.nan) if a is None else a
+
+    def published(self) -> RunResult:
+        """This result with the values its JSON holds: a float32 run's statistics and
+        batch-norm tables at float32 precision (``float32_shortest``), so that arrays,
+        JSON, figures, diagnosis and ``.npz`` all carry the same numbers."""
+        if self.dtype != "float32":
+            return self
+        bn = self.batch_norm
+        if bn is not None:
+            bn = replace(
+                bn,
+                gamma_grad_norm=float32_shortest(bn.gamma_grad_norm),
+                beta_grad_norm=float32_shortest(bn.beta_grad_norm),
+                gamma_norm=float32_shortest(bn.gamma_norm),
+            )
+        stats = {name: float32_shortest(a) for name, a in self.stats.items()}
+        return replace(self, stats=stats, batch_norm=bn)
 
     def to_json(self) -> ResultDict:
         """The JSON form: lists, None for every non-finite value; a float32 run's

@@ -292,4 +292,4 @@ class Run:
             summary=summary,
             batch_norm=rec.batch_norm(),
             dtype=spec.model.dtype,
-        )
+        ).published()

@@ -127,9 +127,20 @@ class Client:
             if (cursor := page["next_cursor"]) is None:
                 return
 
-    def stats(self, experiment_id: str) -> ResultDict:
-        """The recorded statistics (partial while running; ``Conflict`` before any)."""
-        return self._send(ep.stats(experiment_id))
+    def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+    ) -> ResultDict:
+        """The recorded statistics (partial while running; ``Conflict`` before any).
+
+        ``layers``, ``stats`` and ``every`` fetch a slice: only those layers (indices or
+        ``range``s), statistics and every k-th record, in the same shape.
+        """
+        return self._send(ep.stats(experiment_id, layers, stats, every))
 
     def cancel(self, experiment_id: str) -> Experiment:
         return self._send(ep.cancel(experiment_id))

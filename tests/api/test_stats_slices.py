@@ -175,3 +175,14 @@ def test_a_layer_beyond_the_result_is_422_with_the_last_index(
     assert error["limit"] == {"le": n - 1}
     assert error["input"] == n
     assert json.dumps(body)  # a plain JSON problem
+
+
+def test_the_client_asks_for_the_same_slice(client: TestClient, finished: str) -> None:
+    from gradatlas.client import Client
+
+    api = Client("http://testserver", http=client)
+    got = api.stats(finished, layers=[0, range(2, 4)], stats=["grad_norm"], every=2)
+    assert got == stats_of(client, finished, layers="0,2-3", stats="grad_norm", every=2)
+    assert api.stats(finished) == stats_of(client, finished)
+    with pytest.raises(ValueError, match="step 1"):
+        api.stats(finished, layers=[range(0, 4, 2)])
