@@ -4,6 +4,8 @@
     .venv/bin/pip install -c requirements/dev.txt -e '.[bench]'   # that install, by hand
     .venv/bin/python bench/engine.py [--rounds 7] [--only a,b] [--threads 1]
     .venv/bin/python bench/engine.py --scaling c     # the same step on 1 and on 2 threads
+    .venv/bin/python bench/engine.py --cost          # step time against depth, width, batch;
+                                                     # experiments per hour for examples/*.json
 
 BLAS and PyTorch get ``--threads`` threads (default: GRADATLAS_BLAS_THREADS, else 1);
 OpenBLAS chooses its own kernel: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset together
@@ -32,6 +34,7 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -40,7 +43,7 @@ from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 from bench.cases import CASES, CLASSES, FEATURES, LR, Case  # noqa: E402
 from bench.torch_peer import torch_step  # noqa: E402
 from core.spec import ExperimentSpec  # noqa: E402
-from core.train import Run  # noqa: E402
+from core.train import Run, train  # noqa: E402
 
 
 def spec_of(case: Case, every_steps: int) -> ExperimentSpec:
@@ -159,6 +162,45 @@ def scaling(case: Case, args: argparse.Namespace) -> None:
     )
 
 
+#: The grid of the cost model: each row varies one of depth, width, batch around d20 w256 b128.
+COST_GRID = [
+    *(Case(f"d{d}", d, 256, 128, "relu") for d in (5, 10, 20, 40, 80)),
+    *(Case(f"w{w}", 20, w, 128, "relu") for w in (64, 128, 256, 512, 1024)),
+    *(Case(f"b{b}", 20, 256, b, "relu") for b in (16, 32, 64, 128, 256, 512)),
+]
+
+
+def cost(args: argparse.Namespace) -> None:
+    """Step time (every statistic recorded, and bare) over the grid, then whole examples."""
+    print(f"{'net':24} {'ours ms':>9} {'bare ms':>9} {'GFLOP':>7} {'GFLOP/s':>8} {'us/layer':>9}")
+    for case in COST_GRID:
+        med = medians(
+            {"ours": numpy_step(case, record=True), "bare": numpy_step(case, record=False)},
+            args.rounds,
+            args.seconds,
+        )
+        flops = case.matmul_flops()
+        print(
+            f"{case.label:24} {med['ours'] * 1e3:9.3f} {med['bare'] * 1e3:9.3f} "
+            f"{flops / 1e9:7.3f} {flops / med['ours'] / 1e9:8.1f} "
+            f"{med['ours'] / (case.depth + 1) * 1e6:9.1f}"
+        )
+    print("\nexamples/*.json trained whole (core.train.train), 1 thread:")
+    examples = sorted(Path(__file__).resolve().parents[1].joinpath("examples").glob("*.json"))
+    for path in examples:
+        spec = ExperimentSpec.model_validate_json(path.read_text())
+        times = []
+        for _ in range(max(1, args.rounds // 3)):
+            t = time.perf_counter()
+            train(spec)
+            times.append(time.perf_counter() - t)
+        sec = statistics.median(times)
+        print(
+            f"  {path.stem:26} {sec:7.2f} s  {spec.total_steps:6d} steps  "
+            f"{3600 / sec:7.0f} experiments / hour / core"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -167,12 +209,17 @@ def main() -> None:
     default_threads = int(os.environ.get("GRADATLAS_BLAS_THREADS", "1"))
     parser.add_argument("--threads", type=int, default=default_threads)
     parser.add_argument("--scaling", default="", help="a case key: 1 vs 2 threads")
+    parser.add_argument("--cost", action="store_true", help="the cost model's grid")
     args = parser.parse_args()
     unset = os.environ.get(_CHILD)
     print("unset for this process:", unset or f"nothing ({', '.join(_PINNED)} were not set)")
     torch.set_num_threads(args.threads)
     if args.scaling:
         scaling(next(c for c in CASES if c.key == args.scaling), args)
+        return
+    if args.cost:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            cost(args)
         return
     with threadpool_limits(limits=args.threads, user_api="blas"):
         blas = [

@@ -267,6 +267,8 @@ class RunResult:
     theory: Theory | None = field(default=None)
     #: The run's precision; a float32 run's statistics go to JSON at float32 precision.
     dtype: DType = "float64"
+    #: True once ``published`` has rounded the tables (``to_json`` then need not again).
+    rounded: bool = False
 
     @property
     def n_layers(self) -> int:
@@ -281,7 +283,7 @@ class RunResult:
         """This result with the values its JSON holds: a float32 run's statistics and
         batch-norm tables at float32 precision (``float32_shortest``), so that arrays,
         JSON, figures, diagnosis and ``.npz`` all carry the same numbers."""
-        if self.dtype != "float32":
+        if self.dtype != "float32" or self.rounded:
             return self
         bn = self.batch_norm
         if bn is not None:
@@ -292,12 +294,12 @@ class RunResult:
                 gamma_norm=float32_shortest(bn.gamma_norm),
             )
         stats = {name: float32_shortest(a) for name, a in self.stats.items()}
-        return replace(self, stats=stats, batch_norm=bn)
+        return replace(self, stats=stats, batch_norm=bn, rounded=True)
 
     def to_json(self) -> ResultDict:
         """The JSON form: lists, None for every non-finite value; a float32 run's
         statistics (and batch-norm tables) at float32 precision."""
-        f32 = self.dtype == "float32"
+        f32 = self.dtype == "float32" and not self.rounded
         out: ResultDict = {
             "layers": [la.copy() for la in self.layers],
             "steps": self.steps.tolist(),

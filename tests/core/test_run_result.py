@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -289,6 +290,8 @@ def test_a_float32_runs_json_is_about_half_of_float64_precision(make_spec: SpecF
         # The published values are exactly the recorded ones rounded to float32.
         got, want = result.stats[name].astype(np.float32), a.astype(np.float32)
         np.testing.assert_array_equal(got, want, strict=True, err_msg=name)
+    assert result.rounded  # the arrays hold the published values: to_json rounds nothing
+    assert dataclasses.replace(result, rounded=False).to_json() == result.to_json()
     # Read back and written again, the same text: the short forms are stable.
     again = RunResult.from_json(json.loads(short))
     assert json.dumps(again.to_json(), separators=(",", ":")) == short
