@@ -19,10 +19,8 @@ Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -40,6 +38,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.http_load import pct, polling  # noqa: E402
 
 SMALL = {  # about a second of training on one core
     "model": {"depth": 8, "width": 64, "activation": "tanh"},
@@ -64,11 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
 
 
 def ts(iso: str) -> float:
@@ -150,56 +146,6 @@ def submit_to_running(c: httpx.Client, n: int) -> dict[str, float]:
     return {"median_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * pct(lat, 99)}
 
 
-def load(url: str, seconds: float, connections: int = 100) -> dict[str, float]:
-    if shutil.which("wrk"):
-        out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency", url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-        def ms(label: str) -> float:
-            m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
-            assert m, out
-            return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
-
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return {
-            "rps": rps,
-            "p50_ms": ms("50"),
-            "p99_ms": ms("99"),
-            "errors": float(errors.group(1)) if errors else 0.0,
-        }
-    return asyncio.run(_py_load(url, seconds, connections))
-
-
-async def _py_load(url: str, seconds: float, connections: int) -> dict[str, float]:
-    lat: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as c:
-
-        async def one() -> None:
-            nonlocal errors
-            while time.monotonic() < deadline:
-                t = time.perf_counter()
-                r = await c.get(url)
-                lat.append(time.perf_counter() - t)
-                errors += r.status_code != 200
-
-        await asyncio.gather(*(one() for _ in range(connections)))
-    return {
-        "rps": len(lat) / seconds,
-        "p50_ms": 1000 * pct(lat, 50),
-        "p99_ms": 1000 * pct(lat, 99),
-        "errors": float(errors),
-    }
-
-
 def stats_fetch(c: httpx.Client, exp_id: str, n: int, **params: str) -> dict[str, float]:
     """Time to the last byte of the gzip'd body, as a gzip-accepting client sees it."""
     lat, size = [], 0
@@ -251,22 +197,6 @@ def json_sizes(spec: dict[str, Any]) -> tuple[float, float]:
     full = json.dumps({k: json_rows(a) for k, a in run.recorder.stats().items()}, separators=sep)
     short = json.dumps(result.to_json()["stats"], separators=sep)
     return len(full) / 1e6, len(short) / 1e6
-
-
-def polling(base: str, exp_id: str, secs: float, rounds: int) -> dict[str, float]:
-    """/healthz and status polling in interleaved rounds: median req/s of each, and p99s."""
-    runs: dict[str, list[dict[str, float]]] = {"health": [], "poll": []}
-    for _ in range(rounds):
-        runs["health"].append(load(f"{base}/healthz", secs))
-        runs["poll"].append(load(f"{base}/v1/experiments/{exp_id}", secs))
-    med = {k: statistics.median(r["rps"] for r in v) for k, v in runs.items()}
-    return {
-        "health_rps": med["health"],
-        "poll_rps": med["poll"],
-        "health_p99": statistics.median(r["p99_ms"] for r in runs["health"]),
-        "poll_p99": statistics.median(r["p99_ms"] for r in runs["poll"]),
-        "errors": sum(r["errors"] for v in runs.values() for r in v),
-    }
 
 
 def batch(c: httpx.Client, n: int) -> float:
