@@ -6,8 +6,12 @@
 Prints, as a markdown table:
   1. submit-to-running latency (median, p99), with an idle worker;
   2. throughput and p50/p99 latency of GET /v1/experiments/{id} with 100 concurrent
-     clients, beside /healthz on the same server (wrk if installed, else a Python load);
-  3. GET /v1/experiments/{id}/stats of a depth-100 experiment with 1000 records;
+     clients, beside /healthz on the same server (wrk if installed, else a Python load),
+     with the 0.25 s view cache on (first stack) and off (second stack,
+     GRADATLAS_STATUS_CACHE_S=0), interleaved rounds, medians;
+  3. GET /v1/experiments/{id}/stats of a depth-100 experiment with 1000 records: whole
+     and sliced, time to the last byte, sizes, the client's gunzip and parse; the JSON
+     size at float32 precision beside the same run's at float64 (computed in-process);
   4. 20 small experiments with 1 worker process, then with 2.
 Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 """
@@ -15,10 +19,8 @@ Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -36,6 +38,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.http_load import pct, polling  # noqa: E402
 
 SMALL = {  # about a second of training on one core
     "model": {"depth": 8, "width": 64, "activation": "tanh"},
@@ -62,17 +67,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
-
-
 def ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 @contextmanager
-def stack(concurrency: int) -> Iterator[str]:
+def stack(concurrency: int, **extra: str) -> Iterator[str]:
     """scripts/run.sh with its own ports and data directory; stopped as Ctrl-C would."""
     tmp = Path(tempfile.mkdtemp(prefix="gradatlas-bench-"))
     port = free_port()
@@ -86,6 +86,7 @@ def stack(concurrency: int) -> Iterator[str]:
         # 100 clients from one address would meet the per-client limit within a second;
         # bench/load.py sets its own (high) limit to measure the limiter's cost.
         "GRADATLAS_RATE_LIMIT_PER_MIN": os.environ.get("GRADATLAS_RATE_LIMIT_PER_MIN", "0"),
+        **extra,
     }
     env.pop("GRADATLAS_REDIS_URL", None)
     log = (tmp / "run.log").open("wb")
@@ -148,71 +149,19 @@ def submit_to_running(c: httpx.Client, n: int) -> dict[str, float]:
     return {"median_ms": 1000 * statistics.median(lat), "p99_ms": 1000 * pct(lat, 99)}
 
 
-def load(url: str, seconds: float, connections: int = 100) -> dict[str, float]:
-    if shutil.which("wrk"):
-        out = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--latency", url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-        def ms(label: str) -> float:
-            m = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
-            assert m, out
-            return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
-
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        return {
-            "rps": rps,
-            "p50_ms": ms("50"),
-            "p99_ms": ms("99"),
-            "errors": float(errors.group(1)) if errors else 0.0,
-        }
-    return asyncio.run(_py_load(url, seconds, connections))
-
-
-async def _py_load(url: str, seconds: float, connections: int) -> dict[str, float]:
-    lat: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as c:
-
-        async def one() -> None:
-            nonlocal errors
-            while time.monotonic() < deadline:
-                t = time.perf_counter()
-                r = await c.get(url)
-                lat.append(time.perf_counter() - t)
-                errors += r.status_code != 200
-
-        await asyncio.gather(*(one() for _ in range(connections)))
-    return {
-        "rps": len(lat) / seconds,
-        "p50_ms": 1000 * pct(lat, 50),
-        "p99_ms": 1000 * pct(lat, 99),
-        "errors": float(errors),
-    }
-
-
-def stats_fetch(c: httpx.Client, exp_id: str, n: int) -> dict[str, float]:
-    """Time to the last byte of the stored gzip'd body, as a gzip-accepting client sees it."""
-    lat, size, raw_size = [], 0, 0
+def stats_fetch(c: httpx.Client, exp_id: str, n: int, **params: str) -> dict[str, float]:
+    """Time to the last byte of the gzip'd body, as a gzip-accepting client sees it."""
+    lat, size = [], 0
+    url = f"/v1/experiments/{exp_id}/stats"
     for _ in range(n):
         t = time.perf_counter()
-        with c.stream(
-            "GET", f"/v1/experiments/{exp_id}/stats", headers={"Accept-Encoding": "gzip"}
-        ) as r:
+        with c.stream("GET", url, params=params, headers={"Accept-Encoding": "gzip"}) as r:
             data = b"".join(r.iter_raw())
         lat.append(time.perf_counter() - t)
         size = len(data)
     t = time.perf_counter()
-    body = c.get(f"/v1/experiments/{exp_id}/stats").content  # decoded by httpx
+    body = c.get(url, params=params).content  # decoded by httpx
     decode_s = time.perf_counter() - t
-    raw_size = len(body)
     t = time.perf_counter()
     json.loads(body)
     parse_s = time.perf_counter() - t
@@ -220,10 +169,37 @@ def stats_fetch(c: httpx.Client, exp_id: str, n: int) -> dict[str, float]:
         "p50_ms": 1000 * pct(lat, 50),
         "p99_ms": 1000 * pct(lat, 99),
         "gzip_mb": size / 1e6,
-        "json_mb": raw_size / 1e6,
+        "json_mb": len(body) / 1e6,
         "client_gunzip_ms": 1000 * decode_s,
         "client_json_ms": 1000 * parse_s,
     }
+
+
+def client_stats_s(base: str, exp_id: str, n: int = 3) -> float:
+    """Median seconds of gradatlas.Client.stats() for the whole result (fetch + parse)."""
+    from gradatlas.client import Client
+
+    times = []
+    with Client(base) as api:
+        for _ in range(n):
+            t = time.perf_counter()
+            api.stats(exp_id)
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def json_sizes(spec: dict[str, Any]) -> tuple[float, float]:
+    """MB of the stats JSON of ``spec``'s run at float64 and at float32 precision."""
+    from core.run_result import json_rows
+    from core.spec import ExperimentSpec
+    from core.train import Run
+
+    run = Run(ExperimentSpec.model_validate(spec))
+    result = run.execute(None, None, 3600.0)
+    sep = (",", ":")
+    full = json.dumps({k: json_rows(a) for k, a in run.recorder.stats().items()}, separators=sep)
+    short = json.dumps(result.to_json()["stats"], separators=sep)
+    return len(full) / 1e6, len(short) / 1e6
 
 
 def batch(c: httpx.Client, n: int) -> float:
@@ -238,76 +214,112 @@ def batch(c: httpx.Client, n: int) -> float:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer samples, shorter loads")
+    p.add_argument("--only", default="", help="comma-separated parts: latency,poll,stats,batch")
     a = p.parse_args()
-    n_lat, secs, n_stats = (10, 5.0, 10) if a.quick else (50, 10.0, 30)
+    only = set(filter(None, a.only.split(","))) or {"latency", "poll", "stats", "batch"}
+    n_lat, secs, n_stats, rounds = (10, 3.0, 10, 3) if a.quick else (50, 5.0, 30, 5)
     rows: list[tuple[str, str]] = []
-    with stack(concurrency=1) as base, httpx.Client(base_url=base, timeout=60) as c:
-        lat = submit_to_running(c, n_lat)
-        rows.append(
-            (
-                "submit -> running, idle worker (median / p99)",
-                f"{lat['median_ms']:.1f} ms / {lat['p99_ms']:.1f} ms (n={n_lat})",
-            )
-        )
+    one = two = 0.0
+
+    def poll_rows(base: str, c: httpx.Client, label: str) -> None:
         exp_id = submit(c, TINY)
         wait_final(c, exp_id)
-        trivial = load(f"{base}/healthz", secs)
-        polled = load(f"{base}/v1/experiments/{exp_id}", secs)
-        for name, r in (("GET /healthz", trivial), ("GET /v1/experiments/{id}", polled)):
+        r = polling(base, exp_id, secs, rounds)
+        rows.append(
+            (
+                f"status polling / /healthz, view cache {label} (median req/s of {rounds} "
+                "interleaved rounds; p99)",
+                f"{r['poll_rps']:.0f} / {r['health_rps']:.0f} req/s = "
+                f"{r['poll_rps'] / r['health_rps']:.0%}; p99 {r['poll_p99']:.1f} / "
+                f"{r['health_p99']:.1f} ms"
+                + (f"; errors {int(r['errors'])}" if r["errors"] else ""),
+            )
+        )
+
+    with stack(concurrency=1) as base, httpx.Client(base_url=base, timeout=60) as c:
+        if "latency" in only:
+            lat = submit_to_running(c, n_lat)
             rows.append(
                 (
-                    f"{name}, 100 clients (req/s; p50 / p99)",
-                    f"{r['rps']:.0f} req/s; {r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms"
-                    f"{'; errors ' + str(int(r['errors'])) if r['errors'] else ''}",
+                    "submit -> running, idle worker (median / p99)",
+                    f"{lat['median_ms']:.1f} ms / {lat['p99_ms']:.1f} ms (n={n_lat})",
                 )
             )
+        if "poll" in only:
+            poll_rows(base, c, "on (0.25 s)")
+        if "stats" in only:
+            deep = submit(c, DEEP)
+            t = time.perf_counter()
+            body = wait_final(c, deep)
+            rows.append(
+                (
+                    "depth-100, 1000-record experiment: submit -> succeeded",
+                    f"{time.perf_counter() - t:.1f} s ({body['status']})",
+                )
+            )
+            for label, params in (
+                ("whole", {}),
+                ("?layers=0,50,99&stats=grad_norm,backprop_norm", {"layers": "0,50,99"}),
+                ("?stats=grad_norm&every=10", {"stats": "grad_norm", "every": "10"}),
+            ):
+                if label.startswith("?layers"):
+                    params["stats"] = "grad_norm,backprop_norm"
+                st = stats_fetch(c, deep, n_stats, **params)
+                rows.append(
+                    (
+                        f"GET .../stats {label}, time to last byte (p50 / p99)",
+                        f"{st['p50_ms']:.1f} / {st['p99_ms']:.1f} ms; {st['gzip_mb']:.2f} MB "
+                        f"gzip, {st['json_mb']:.2f} MB JSON; client gunzip+read "
+                        f"{st['client_gunzip_ms']:.0f} ms, "
+                        f"json.loads {st['client_json_ms']:.0f} ms",
+                    )
+                )
+            rows.append(
+                (
+                    "gradatlas.Client.stats() of the whole result (median of 3)",
+                    f"{client_stats_s(base, deep) * 1000:.0f} ms",
+                )
+            )
+            f64, f32 = json_sizes(DEEP)
+            rows.append(
+                (
+                    "that run's stats JSON at float64 / float32 precision",
+                    f"{f64:.1f} MB / {f32:.1f} MB ({f32 / f64:.0%})",
+                )
+            )
+        if "batch" in only:
+            one = batch(c, 20)
+    with (
+        stack(concurrency=2, GRADATLAS_STATUS_CACHE_S="0") as base,
+        httpx.Client(base_url=base, timeout=60) as c,
+    ):
+        if "poll" in only:
+            poll_rows(base, c, "off")
+        if "batch" in only:
+            two = batch(c, 20)
+    if "batch" in only:
+        rows.append(("20 small experiments, 1 worker process", f"{one:.1f} s"))
         rows.append(
             (
-                "status polling / trivial endpoint throughput",
-                f"{polled['rps'] / trivial['rps']:.0%} (target >= 70%)",
+                "20 small experiments, 2 worker processes",
+                f"{two:.1f} s ({one / two:.2f}x faster)",
             )
         )
-        deep = submit(c, DEEP)
-        t = time.perf_counter()
-        body = wait_final(c, deep)
-        rows.append(
-            (
-                "depth-100, 1000-record experiment: submit -> succeeded",
-                f"{time.perf_counter() - t:.1f} s ({body['status']})",
-            )
-        )
-        st = stats_fetch(c, deep, n_stats)
-        rows.append(
-            (
-                "GET .../stats, depth 100 x 1000 records (p50 / p99)",
-                f"{st['p50_ms']:.1f} / {st['p99_ms']:.1f} ms (target p50 < 50 ms); "
-                f"{st['gzip_mb']:.1f} MB gzip, {st['json_mb']:.1f} MB JSON",
-            )
-        )
-        rows.append(
-            (
-                "  the client's own gunzip+read / json.loads of it",
-                f"{st['client_gunzip_ms']:.0f} ms / {st['client_json_ms']:.0f} ms",
-            )
-        )
-        one = batch(c, 20)
-    with stack(concurrency=2) as base, httpx.Client(base_url=base, timeout=60) as c:
-        two = batch(c, 20)
-    rows.append(("20 small experiments, 1 worker process", f"{one:.1f} s"))
-    rows.append(
-        (
-            "20 small experiments, 2 worker processes",
-            f"{two:.1f} s ({one / two:.2f}x faster; target >= 1.7x)",
-        )
-    )
     print(
         f"\nload generator: {'wrk' if shutil.which('wrk') else 'python httpx'}; "
-        f"cores: {os.cpu_count()}; python {sys.version.split()[0]}\n"
+        f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; "
+        f"hiredis: {_hiredis()}\n"
     )
     print("| measure | result |\n|---|---|")
     for k, v in rows:
         print(f"| {k} | {v} |")
     return 0
+
+
+def _hiredis() -> str:
+    from redis.utils import HIREDIS_AVAILABLE
+
+    return "yes" if HIREDIS_AVAILABLE else "no"
 
 
 if __name__ == "__main__":

@@ -2,60 +2,48 @@
 
     make bench      # installs torch==2.13.0 (CPU) and threadpoolctl, then runs this
     .venv/bin/pip install -c requirements/dev.txt -e '.[bench]'   # that install, by hand
-    .venv/bin/python bench/engine.py [--rounds 7] [--only a,b]
+    .venv/bin/python bench/engine.py [--rounds 7] [--only a,b] [--threads 1]
+    .venv/bin/python bench/engine.py --scaling c     # the same step on 1 and on 2 threads
+    .venv/bin/python bench/engine.py --cost          # step time against depth, width, batch;
+                                                     # experiments per hour for examples/*.json
 
-One thread for NumPy's BLAS and for PyTorch; OpenBLAS chooses its own kernel
-(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this process: the script
-re-executes itself without them). Steps of every engine are timed in interleaved
-rounds on the same batch and the medians are compared, so machine noise hits
-all of them alike. Prints a table; nothing is asserted.
+BLAS and PyTorch get ``--threads`` threads (default: GRADATLAS_BLAS_THREADS, else 1);
+OpenBLAS chooses its own kernel: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset together
+for this process (the script re-executes itself without them and prints what it unset).
+Steps of every engine are timed in interleaved rounds on the same batch and the medians
+are compared, so machine noise hits all of them alike. Engines: PyTorch bare, PyTorch
+recording the same statistics through hooks (bench/torch_peer.py), ours with every
+statistic at every step, ours recording nothing. Prints a table; nothing is asserted.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 _PINNED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(k in os.environ for k in _PINNED) and not os.environ.get("_GRADATLAS_BENCH_CHILD"):
+_CHILD = "_GRADATLAS_BENCH_UNSET"
+if any(k in os.environ for k in _PINNED) and _CHILD not in os.environ:
     env = {k: v for k, v in os.environ.items() if k not in _PINNED}
-    env["_GRADATLAS_BENCH_CHILD"] = "1"
+    env[_CHILD] = " ".join(f"{k}={os.environ[k]}" for k in _PINNED if k in os.environ)
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
-import itertools  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
+from bench.cases import CASES, CLASSES, FEATURES, LR, Case  # noqa: E402
+from bench.torch_peer import torch_step  # noqa: E402
 from core.spec import ExperimentSpec  # noqa: E402
-from core.train import Run  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Case:
-    key: str
-    depth: int
-    width: int
-    batch: int
-    activation: str
-    batch_norm: bool = False
-    residual: bool = False
-
-
-CASES = [
-    Case("a", 10, 256, 128, "relu"),
-    Case("b", 50, 128, 64, "sigmoid"),
-    Case("c", 20, 512, 256, "tanh", batch_norm=True),
-    Case("d", 20, 256, 128, "relu", residual=True),
-    Case("tiny", 50, 16, 8, "relu"),
-]
-FEATURES, CLASSES = 64, 10
+from core.train import Run, train  # noqa: E402
 
 
 def spec_of(case: Case, every_steps: int) -> ExperimentSpec:
@@ -79,7 +67,7 @@ def spec_of(case: Case, every_steps: int) -> ExperimentSpec:
             },
             "training": {
                 "optimizer": "sgd",
-                "learning_rate": 1e-3,
+                "learning_rate": LR,
                 "batch_size": case.batch,
                 "epochs": 10,
             },
@@ -112,63 +100,6 @@ class _Always(set[int]):
         return True
 
 
-class _Residual(torch.nn.Module):
-    def __init__(self, body: torch.nn.Module) -> None:
-        super().__init__()
-        self.body = body
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = x + self.body(x)
-        return out
-
-
-def torch_step(case: Case) -> Callable[[], None]:
-    torch.manual_seed(0)
-    act = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}[
-        case.activation
-    ]
-
-    def hidden(n_in: int) -> list[torch.nn.Module]:
-        mods: list[torch.nn.Module] = [torch.nn.Linear(n_in, case.width)]
-        if case.batch_norm:
-            mods.append(torch.nn.BatchNorm1d(case.width))
-        mods.append(act())
-        return mods
-
-    layers: list[torch.nn.Module] = hidden(FEATURES)
-    if case.residual:
-        rest = list(range(1, case.depth))
-        for i in range(0, len(rest), 2):
-            body = [m for _ in rest[i : i + 2] for m in hidden(case.width)]
-            layers.append(_Residual(torch.nn.Sequential(*body)))
-    else:
-        for _ in range(case.depth - 1):
-            layers.extend(hidden(case.width))
-    layers.append(torch.nn.Linear(case.width, CLASSES))
-    model = torch.nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.randn(case.batch, FEATURES)
-    y = torch.randint(0, CLASSES, (case.batch,))
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def matmul_flops(case: Case) -> float:
-    """Multiply-add flops of one step's matrix products (forward, dW, dX)."""
-    dims = [FEATURES, *[case.width] * case.depth, CLASSES]
-    total = 0.0
-    for i, (a, b) in enumerate(itertools.pairwise(dims)):
-        total += 2 * case.batch * a * b * (2 if i == 0 else 3)
-    return total
-
-
 def peak_gflops(n: int = 1024, repeats: int = 7) -> float:
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
@@ -185,14 +116,112 @@ def _time(fn: Callable[[], object], n: int) -> float:
     return (time.perf_counter() - t) / n
 
 
+def medians(
+    engines: dict[str, Callable[[], None]], rounds: int, seconds: float
+) -> dict[str, float]:
+    """Median seconds per step of each engine over interleaved rounds."""
+    for fn in engines.values():
+        for _ in range(3):
+            fn()
+    per_round = {k: max(3, int(seconds / _time(fn, 3))) for k, fn in engines.items()}
+    times: dict[str, list[float]] = {k: [] for k in engines}
+    for _ in range(rounds):
+        for k, fn in engines.items():
+            times[k].append(_time(fn, per_round[k]))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _threads(n: int) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
+        def step() -> None:
+            with threadpool_limits(limits=n, user_api="blas"):
+                torch.set_num_threads(n)
+                fn()
+
+        return step
+
+    return wrap
+
+
+def scaling(case: Case, args: argparse.Namespace) -> None:
+    """The same experiment's step on 1 thread and on 2, interleaved (ours and PyTorch)."""
+    one, two = _threads(1), _threads(2)
+    engines = {
+        "ours 1": one(numpy_step(case, record=True)),
+        "ours 2": two(numpy_step(case, record=True)),
+        "torch 1": one(torch_step(case)),
+        "torch 2": two(torch_step(case)),
+    }
+    med = medians(engines, args.rounds, args.seconds)
+    print(f"case {case.key} ({case.label}), ms per step, medians of {args.rounds} rounds:")
+    for k, v in med.items():
+        print(f"  {k} thread(s): {v * 1e3:8.3f}")
+    print(
+        f"  2 threads / 1 thread speed-up: ours {med['ours 1'] / med['ours 2']:.2f}x, "
+        f"torch {med['torch 1'] / med['torch 2']:.2f}x"
+    )
+
+
+#: The grid of the cost model: each row varies one of depth, width, batch around d20 w256 b128.
+COST_GRID = [
+    *(Case(f"d{d}", d, 256, 128, "relu") for d in (5, 10, 20, 40, 80)),
+    *(Case(f"w{w}", 20, w, 128, "relu") for w in (64, 128, 256, 512, 1024)),
+    *(Case(f"b{b}", 20, 256, b, "relu") for b in (16, 32, 64, 128, 256, 512)),
+]
+
+
+def cost(args: argparse.Namespace) -> None:
+    """Step time (every statistic recorded, and bare) over the grid, then whole examples."""
+    print(f"{'net':24} {'ours ms':>9} {'bare ms':>9} {'GFLOP':>7} {'GFLOP/s':>8} {'us/layer':>9}")
+    for case in COST_GRID:
+        med = medians(
+            {"ours": numpy_step(case, record=True), "bare": numpy_step(case, record=False)},
+            args.rounds,
+            args.seconds,
+        )
+        flops = case.matmul_flops()
+        print(
+            f"{case.label:24} {med['ours'] * 1e3:9.3f} {med['bare'] * 1e3:9.3f} "
+            f"{flops / 1e9:7.3f} {flops / med['ours'] / 1e9:8.1f} "
+            f"{med['ours'] / (case.depth + 1) * 1e6:9.1f}"
+        )
+    print("\nexamples/*.json trained whole (core.train.train), 1 thread:")
+    examples = sorted(Path(__file__).resolve().parents[1].joinpath("examples").glob("*.json"))
+    for path in examples:
+        spec = ExperimentSpec.model_validate_json(path.read_text())
+        times = []
+        for _ in range(max(1, args.rounds // 3)):
+            t = time.perf_counter()
+            train(spec)
+            times.append(time.perf_counter() - t)
+        sec = statistics.median(times)
+        print(
+            f"  {path.stem:26} {sec:7.2f} s  {spec.total_steps:6d} steps  "
+            f"{3600 / sec:7.0f} experiments / hour / core"
+        )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.25, help="per engine per round")
     parser.add_argument("--only", default="", help="comma-separated case keys")
+    default_threads = int(os.environ.get("GRADATLAS_BLAS_THREADS", "1"))
+    parser.add_argument("--threads", type=int, default=default_threads)
+    parser.add_argument("--scaling", default="", help="a case key: 1 vs 2 threads")
+    parser.add_argument("--cost", action="store_true", help="the cost model's grid")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
+    unset = os.environ.get(_CHILD)
+    print("unset for this process:", unset or f"nothing ({', '.join(_PINNED)} were not set)")
+    torch.set_num_threads(args.threads)
+    if args.scaling:
+        scaling(next(c for c in CASES if c.key == args.scaling), args)
+        return
+    if args.cost:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            cost(args)
+        return
+    with threadpool_limits(limits=args.threads, user_api="blas"):
         blas = [
             f"{i['internal_api']} {i.get('version')} kernel={i.get('architecture')} "
             f"threads={i['num_threads']}"
@@ -202,10 +231,11 @@ def main() -> None:
         print("BLAS:", "; ".join(blas), "| torch threads:", torch.get_num_threads())
         print("numpy", np.__version__, "torch", torch.__version__)
         peak = peak_gflops()
-        print(f"1-thread float32 matmul peak (1024^3 sgemm): {peak:.1f} GFLOP/s\n")
+        print(f"float32 matmul peak (1024^3 sgemm, {args.threads} thread): {peak:.1f} GFLOP/s\n")
         print(
-            f"{'case':5} {'net':32} {'torch ms':>9} {'ours ms':>8} {'bare ms':>8} "
-            f"{'ours/torch':>10} {'stats %':>8} {'% peak':>7}"
+            f"{'case':5} {'net':24} {'torch':>8} {'t+stats':>8} {'ours':>8} {'bare':>8} "
+            f"{'ours/t':>7} {'ours/t+s':>8} {'bare/t':>7} {'t stats%':>8} {'stats%':>7} "
+            f"{'%peak':>6}"
         )
         only = set(filter(None, args.only.split(",")))
         for case in CASES:
@@ -213,34 +243,20 @@ def main() -> None:
                 continue
             engines = {
                 "torch": torch_step(case),
+                "torch_stats": torch_step(case, stats=True),
                 "ours": numpy_step(case, record=True),
                 "bare": numpy_step(case, record=False),
             }
-            for fn in engines.values():
-                for _ in range(3):
-                    fn()
-            per_step = {k: _calibrate(fn, args.seconds) for k, fn in engines.items()}
-            times: dict[str, list[float]] = {k: [] for k in engines}
-            for _ in range(args.rounds):
-                for k, fn in engines.items():
-                    times[k].append(_time(fn, per_step[k]))
-            med = {k: statistics.median(v) for k, v in times.items()}
-            net = (
-                f"d{case.depth} w{case.width} b{case.batch} {case.activation}"
-                + (" +bn" if case.batch_norm else "")
-                + (" +res" if case.residual else "")
-            )
-            eff = matmul_flops(case) / med["ours"] / 1e9 / peak * 100
+            med = medians(engines, args.rounds, args.seconds)
+            eff = case.matmul_flops() / med["ours"] / 1e9 / peak * 100
             print(
-                f"{case.key:5} {net:32} {med['torch'] * 1e3:9.3f} {med['ours'] * 1e3:8.3f} "
-                f"{med['bare'] * 1e3:8.3f} {med['ours'] / med['torch']:10.3f} "
-                f"{(med['ours'] / med['bare'] - 1) * 100:8.1f} {eff:7.1f}"
+                f"{case.key:5} {case.label:24} {med['torch'] * 1e3:8.3f} "
+                f"{med['torch_stats'] * 1e3:8.3f} {med['ours'] * 1e3:8.3f} "
+                f"{med['bare'] * 1e3:8.3f} {med['ours'] / med['torch']:7.3f} "
+                f"{med['ours'] / med['torch_stats']:8.3f} {med['bare'] / med['torch']:7.3f} "
+                f"{(med['torch_stats'] / med['torch'] - 1) * 100:8.1f} "
+                f"{(med['ours'] / med['bare'] - 1) * 100:7.1f} {eff:6.1f}"
             )
-
-
-def _calibrate(fn: Callable[[], None], seconds: float) -> int:
-    t = _time(fn, 3)
-    return max(3, int(seconds / t))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.api import TINY, pct, stack
+from bench.api import TINY, stack
+from bench.http_load import pct
 
 FINAL = {"succeeded", "failed", "cancelled"}
 

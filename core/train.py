@@ -21,7 +21,7 @@ from .diagnosis import diagnose
 from .nn import INITIALISERS, MLP, make_activation, make_optimizer, softmax_cross_entropy
 from .nn.optim import clip_global_norm
 from .result import LayerInfo, Progress, ResultDict, Summary
-from .run_result import MetricArrays, RunResult
+from .run_result import MetricArrays, RunResult, float32_shortest
 from .seeding import rngs
 from .spec import ExperimentSpec
 from .stats import Recorder, profile_summary
@@ -245,8 +245,14 @@ class Run:
         stats = rec.stats()
         depth = net.depth
         first = rec.n > 0
-        g_ratio, g_decay = profile_summary(stats["grad_norm"][0, :depth] if first else [])
-        b_ratio, b_decay = profile_summary(stats["backprop_norm"][0, :depth] if first else [])
+
+        def profile(name: str) -> NDArray[np.float64]:
+            # From the values as the result publishes them (float32 runs: at float32).
+            row = stats[name][0, :depth] if first else np.zeros(0)
+            return float32_shortest(row) if spec.model.dtype == "float32" else row
+
+        g_ratio, g_decay = profile_summary(profile("grad_norm"))
+        b_ratio, b_decay = profile_summary(profile("backprop_norm"))
         curves = np.array(self.curves, dtype=np.float64).reshape(len(self.curves), 4)
         curves[np.isinf(curves)] = np.nan  # a result says "not finite" with NaN only
         metrics = MetricArrays(
@@ -282,4 +288,5 @@ class Run:
             metrics=metrics,
             summary=summary,
             batch_norm=rec.batch_norm(),
-        )
+            dtype=spec.model.dtype,
+        ).published()

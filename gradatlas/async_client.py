@@ -118,8 +118,16 @@ class AsyncClient:
             if (cursor := page["next_cursor"]) is None:
                 return
 
-    async def stats(self, experiment_id: str) -> ResultDict:
-        return await self._send(ep.stats(experiment_id))
+    async def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+    ) -> ResultDict:
+        """As :meth:`Client.stats <gradatlas.client.Client.stats>`."""
+        return await self._send(ep.stats(experiment_id, layers, stats, every))
 
     async def cancel(self, experiment_id: str) -> Experiment:
         return await self._send(ep.cancel(experiment_id))

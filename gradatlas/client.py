@@ -135,13 +135,41 @@ class Client:
                 return
 
     @overload
-    def stats(self, experiment_id: str, *, as_arrays: Literal[False] = False) -> ResultDict: ...
+    def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+        as_arrays: Literal[False] = False,
+    ) -> ResultDict: ...
     @overload
-    def stats(self, experiment_id: str, *, as_arrays: Literal[True]) -> RunResult: ...
-    def stats(self, experiment_id: str, *, as_arrays: bool = False) -> ResultDict | RunResult:
-        """The recorded statistics (partial while running; ``Conflict`` before any);
-        ``as_arrays``: as ``core.run_result.RunResult``, NumPy arrays (loads NumPy)."""
-        result = self._send(ep.stats(experiment_id))
+    def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+        as_arrays: Literal[True],
+    ) -> RunResult: ...
+    def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+        as_arrays: bool = False,
+    ) -> ResultDict | RunResult:
+        """The recorded statistics (partial while running; ``Conflict`` before any).
+
+        ``layers``, ``stats`` and ``every`` fetch a slice: only those layers (indices or
+        ``range``s), statistics and every k-th record, in the same shape. ``as_arrays``:
+        as ``core.run_result.RunResult``, NumPy arrays (loads NumPy).
+        """
+        result = self._send(ep.stats(experiment_id, layers, stats, every))
         if not as_arrays:
             return result
         from core.run_result import RunResult

@@ -85,8 +85,29 @@ def list_experiments(
     return Call("GET", "/v1/experiments", read_json(Page), params=params)
 
 
-def stats(experiment_id: str) -> Call[ResultDict]:
-    return Call("GET", _experiment(experiment_id, "/stats"), read_json(ResultDict))
+def stats(
+    experiment_id: str,
+    layers: Sequence[int | range] | None = None,
+    stats: Sequence[str] | None = None,
+    every: int | None = None,
+) -> Call[ResultDict]:
+    """The result, or a slice of it: only ``layers`` (indices or ranges), only ``stats``
+    (names), only every ``every``-th record (docs/contract.md § HTTP API)."""
+    params = _query(
+        layers=None if layers is None else ",".join(map(_layers, layers)),
+        stats=None if stats is None else ",".join(stats),
+        every=every,
+    )
+    return Call("GET", _experiment(experiment_id, "/stats"), read_json(ResultDict), params=params)
+
+
+def _layers(item: int | range) -> str:
+    """A layer index, or a range of them as the server's inclusive ``a-b``."""
+    if isinstance(item, range):
+        if item.step != 1 or not item:
+            raise ValueError(f"layers: a range must be non-empty with step 1, not {item}")
+        return f"{item.start}-{item.stop - 1}"
+    return str(item)
 
 
 def cancel(experiment_id: str) -> Call[Experiment]:

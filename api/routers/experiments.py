@@ -32,7 +32,7 @@ from api.openapi import (
     json_example,
     problem_doc,
 )
-from api.services import experiments
+from api.services import experiments, stats_slices
 from api.services.idempotent import once
 from api.views import experiment_page, experiment_view
 from core.errors import Conflict
@@ -149,7 +149,9 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
     response_model=ResultDict,
     summary="The recorded statistics (docs/contract.md § Result); partial while running",
     description="Served as stored, gzip'd (`Content-Encoding: gzip`) to clients that accept "
-    "it. A final result has an `ETag` and answers 304 to `If-None-Match`.",
+    "it. A final result has an `ETag` and answers 304 to `If-None-Match`. `layers`, `stats` "
+    "and `every` ask for a slice: the same shape with only those layers, statistics and "
+    "records (docs/contract.md § HTTP API).",
     responses={
         200: json_example(STATS_EXAMPLE),
         304: NOT_MODIFIED_DOC,
@@ -160,6 +162,7 @@ async def get_experiment(experiment_id: str, request: Request) -> Response:
             "Experiment 0193... is queued and has recorded nothing "
             "yet; try again in a few seconds.",
         ),
+        422: DOC_422,
         503: DOC_503,
     },
 )
@@ -169,7 +172,28 @@ async def get_stats(
     request: Request,
     settings: SettingsDep,
     tenant: TenantDep,
+    layers: Annotated[
+        str | None,
+        Query(
+            max_length=stats_slices.MAX_LAYERS_CHARS,
+            description="Only these layers: indices and inclusive ranges, comma-separated.",
+            examples=["0,5-9"],
+        ),
+    ] = None,
+    stats: Annotated[
+        str | None,
+        Query(
+            max_length=stats_slices.MAX_STATS_CHARS,
+            description="Only these statistics (docs/contract.md § Statistics), comma-separated.",
+            examples=["grad_norm,backprop_norm"],
+        ),
+    ] = None,
+    every: Annotated[
+        int,
+        Query(ge=1, le=stats_slices.MAX_EVERY, description="Only records 0, k, 2k, ..."),
+    ] = 1,
 ) -> Response:
+    part = stats_slices.parse_slice(layers, stats, every)
     stored = await reader.result_bytes(experiment_id, tenant)
     if stored is None:
         record = await reader.get(experiment_id, tenant)
@@ -184,10 +208,19 @@ async def get_stats(
         "Cache-Control": "no-cache" if stored.final else "no-store",
     }
     if stored.final and stored.etag:
-        headers["ETag"] = f'"{stored.etag}"'
+        headers["ETag"] = f'"{stored.etag}"' if part.whole else f'"{stored.etag}-{part.key()}"'
         if headers["ETag"] in if_none_match(request):
             return Response(status_code=304, headers=headers)
-    if _accepts_gzip(request.headers.get("accept-encoding", "")):
+    gzipped = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    if not part.whole:
+        # Cutting a slice parses the stored result: CPU work, not on the event loop.
+        body = await run_in_threadpool(
+            stats_slices.slice_body, experiment_id, stored, part, gzipped=gzipped
+        )
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type=JSON, headers=headers)
+    if gzipped:
         headers["Content-Encoding"] = "gzip"
         return Response(stored.data, media_type=JSON, headers=headers)
     # Decompressing megabytes is CPU work: not on the event loop.

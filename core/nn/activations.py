@@ -117,9 +117,11 @@ class LeakyReLU(ActivationFunction):
         return np.maximum(z, out, out=out)
 
     def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
-        np.multiply(dh, self.a, out=out)
-        np.copyto(out, dh, where=z > 0.0)
-        return out
+        # phi' = max(1[z > 0], a): exactly 1 or a, by arithmetic (a masked copy is 10-20x
+        # slower: its branches follow the signs of z).
+        np.greater(z, 0.0, out=tmp)
+        np.maximum(tmp, self.a, out=tmp)
+        return np.multiply(dh, tmp, out=out)
 
 
 class Swish(ActivationFunction):
@@ -219,11 +221,24 @@ class SELU(ActivationFunction):
         return out
 
     def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
-        # Below zero phi' = scale alpha e^z = h + scale alpha; above it, scale.
-        np.add(h, SELU_SCALE * SELU_ALPHA, out=out)
-        np.copyto(out, SELU_SCALE, where=z > 0.0)
+        # Below zero phi' = scale alpha e^z = h + scale alpha; above it, scale. By arithmetic,
+        # not a masked copy: min(h, 0) + sa is h + sa below zero and sa above (h > 0 iff
+        # z > 0), and sa + (scale - sa) is scale exactly (Sterbenz: scale - sa is exact).
+        sa, step = _selu_constants(out.dtype)
+        np.greater(z, 0.0, out=tmp)
+        tmp *= step
+        np.minimum(h, 0.0, out=out)
+        out += sa
+        out += tmp
         out *= dh
         return out
+
+
+def _selu_constants(dtype: np.dtype) -> tuple[float, float]:
+    """scale alpha, and scale - scale alpha, as numbers of ``dtype`` (the latter exact)."""
+    sa = np.asarray(SELU_SCALE * SELU_ALPHA, dtype=dtype)
+    step = np.asarray(SELU_SCALE, dtype=dtype) - sa
+    return float(sa), float(step)
 
 
 class Linear(ActivationFunction):

@@ -75,47 +75,59 @@ class BatchNorm:
         width = gamma.shape[0]
         self.running_mean = np.zeros(width, dtype=gamma.dtype)
         self.running_var = np.ones(width, dtype=gamma.dtype)
-        self._xhat: Array | None = None
+        self._centred: Array | None = None
         self._inv_std: Array | None = None
 
-    def forward(self, z: Array, ones: Array, xhat: Array, out: Array, *, training: bool) -> Array:
-        """Normalise z into ``out``; ``xhat`` (batch, width) receives the normalised z."""
+    def forward(
+        self, z: Array, ones: Array, centred: Array, out: Array, *, training: bool
+    ) -> Array:
+        """Normalise z into ``out``; ``centred`` (batch, width) receives z - mu.
+
+        xhat = (z - mu) / sigma is never stored: ``out`` is (z - mu) (gamma / sigma) + beta
+        in two passes, and backward folds 1 / sigma into per-unit vectors instead.
+        """
         n = z.shape[0]
         if training:
-            mu = np.matmul(ones, z) / n
-            np.subtract(z, mu, out=xhat)
-            np.multiply(xhat, xhat, out=out)  # out as scratch for the squares
-            var = np.matmul(ones, out) / n
-            inv_std = 1.0 / np.sqrt(var + BN_EPS)
-            xhat *= inv_std
+            mu = np.matmul(ones, z)
+            mu /= n
+            np.subtract(z, mu, out=centred)
+            np.multiply(centred, centred, out=out)  # out as scratch for the squares
+            var = np.matmul(ones, out)
+            var /= n
+            inv_std = np.add(var, BN_EPS)
+            np.sqrt(inv_std, out=inv_std)
+            np.reciprocal(inv_std, out=inv_std)
             m = BN_MOMENTUM
             self.running_mean *= 1.0 - m
             self.running_mean += m * mu
             unbiased = var * (n / (n - 1)) if n > 1 else var
             self.running_var *= 1.0 - m
             self.running_var += m * unbiased
-            self._xhat, self._inv_std = xhat, inv_std
+            self._centred, self._inv_std = centred, inv_std
         else:
-            np.subtract(z, self.running_mean, out=xhat)
-            xhat /= np.sqrt(self.running_var + BN_EPS)
-        np.multiply(xhat, self.gamma, out=out)
+            np.subtract(z, self.running_mean, out=centred)
+            inv_std = 1.0 / np.sqrt(self.running_var + BN_EPS)
+        np.multiply(centred, self.gamma * inv_std, out=out)
         out += self.beta
         return out
 
     def backward(self, dy: Array, ones: Array, tmp: Array, dz: Array) -> Array:
         """dz = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat)), exact.
 
-        Also stores dgamma = sum(dy * xhat) and dbeta = sum(dy) over the batch.
+        Also stores dgamma = sum(dy * xhat) and dbeta = sum(dy) over the batch, with
+        xhat = (z - mu) / sigma taken as the stored z - mu times the per-unit 1 / sigma.
         ``tmp`` (batch, width) is scratch.
         """
-        assert self._xhat is not None, "backward before forward"
+        assert self._centred is not None, "backward before forward"
         assert self._inv_std is not None
-        xhat, n = self._xhat, dy.shape[0]
+        centred, inv_std, n = self._centred, self._inv_std, dy.shape[0]
         np.matmul(ones, dy, out=self.dbeta)
-        np.multiply(dy, xhat, out=tmp)
+        np.multiply(dy, centred, out=tmp)
         np.matmul(ones, tmp, out=self.dgamma)
-        np.multiply(xhat, self.dgamma / n, out=dz)
+        self.dgamma *= inv_std
+        # xhat * mean(dy * xhat) = (z - mu) * (dgamma / (n sigma)): one pass, no xhat.
+        np.multiply(centred, self.dgamma * (inv_std / n), out=dz)
         np.subtract(dy, dz, out=dz)
         dz -= self.dbeta / n
-        dz *= self.gamma * self._inv_std
+        dz *= self.gamma * inv_std
         return dz

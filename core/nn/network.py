@@ -16,7 +16,7 @@ everything in one call.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -33,6 +33,7 @@ class Workspace:
 
     Z, dZ : dense outputs and their gradients, ``depth + 1`` of (batch, fan_out).
     U : batch-norm outputs (hidden layers; ``Z`` itself without batch norm).
+    Centred : batch norm's centred inputs z - mu (hidden layers; empty without batch norm).
     H : activation outputs h_l (hidden layers); dH : dLoss/d(layer input stream).
     S : residual block outputs, at the index of each block's last layer.
     """
@@ -42,11 +43,47 @@ class Workspace:
     Z: Stacked
     dZ: Stacked
     U: list[Array]
-    Xhat: list[Array]
+    Centred: list[Array]
     H: Stacked
     dH: list[Array]
     S: dict[int, Array]
     tmp: dict[Shape, tuple[Array, Array]]
+    #: Per hidden layer, what forward needs, resolved once (see ``MLP._plan``).
+    fwd: list[_Forward] = field(default_factory=list)
+    #: Per hidden layer, what backward needs.
+    bwd: list[_Backward] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Forward:
+    """Hidden layer l's buffers: dense output, batch norm (z - mu, output), h; a block end's
+    identity input and output. Looked up once per batch size, not once per layer and step."""
+
+    dense: Dense
+    z: Array
+    bn: BatchNorm | None
+    centred: Array | None
+    u: Array
+    h: Array
+    #: At a block's end: (the stream that entered the block, its output buffer S_l).
+    block: tuple[Array, Array] | None
+
+
+@dataclass(frozen=True)
+class _Backward:
+    """Hidden layer l's backward buffers: u and h from forward, dz, scratch, du (batch norm),
+    the gradient for the layer below (None at layer 0) and, at a block's first layer, the
+    gradient of the block's output (the identity path's share)."""
+
+    dense: Dense
+    u: Array
+    h: Array
+    dz: Array
+    tmp: Array
+    du: Array
+    bn: BatchNorm | None
+    g_in: Array | None
+    identity: Array | None
 
 
 class MLP:
@@ -133,48 +170,73 @@ class MLP:
         outs = [(batch, n) for n in self.sizes[1:]]
         hidden = outs[:-1]
         Z = stacked_empty(outs, dt)
-        Xhat = [np.empty(s, dt) for s in hidden] if self.batch_norm else []
+        Centred = [np.empty(s, dt) for s in hidden] if self.batch_norm else []
         U = [np.empty(s, dt) for s in hidden] if self.batch_norm else Z.views[:-1]
         tmp: dict[Shape, tuple[Array, Array]] = {
             s: (np.empty(s, dt), np.empty(s, dt)) for s in set(hidden)
         }
-        return Workspace(
+        ws = Workspace(
             batch=batch,
             ones=np.ones(batch, dt),
             Z=Z,
             dZ=stacked_empty(outs, dt),
             U=U,
-            Xhat=Xhat,
+            Centred=Centred,
             H=stacked_empty(hidden, dt),
             dH=[np.empty(s, dt) for s in hidden],
             S={end: np.empty(hidden[end], dt) for end in self.block_end},
             tmp=tmp,
         )
+        self._plan(ws)
+        return ws
+
+    def _plan(self, ws: Workspace) -> None:
+        """Resolve each hidden layer's buffers once, so the step's loops do no lookups."""
+        for l in range(self.depth):
+            bn = self.bn[l] if self.batch_norm else None
+            end = l in self.block_end
+            ws.fwd.append(
+                _Forward(
+                    dense=self.dense[l],
+                    z=ws.Z.views[l],
+                    bn=bn,
+                    centred=ws.Centred[l] if bn is not None else None,
+                    u=ws.U[l],
+                    h=ws.H.views[l],
+                    # Blocks start at layer 1, so what enters one is a workspace buffer.
+                    block=(self._stream_after(self.block_end[l] - 1, ws), ws.S[l]) if end else None,
+                )
+            )
+            tmp, du = ws.tmp[ws.dZ.views[l].shape]
+            ws.bwd.append(
+                _Backward(
+                    dense=self.dense[l],
+                    u=ws.U[l],
+                    h=ws.H.views[l],
+                    dz=ws.dZ.views[l],
+                    tmp=tmp,
+                    du=du,
+                    bn=bn,
+                    g_in=ws.dH[l - 1] if l > 0 else None,
+                    identity=ws.dH[self.block_start[l]] if l in self.block_start else None,
+                )
+            )
 
     def forward(self, x: Array, ws: Workspace, *, training: bool) -> Array:
         """Logits for x.  x: (batch, n_in) -> (batch, n_out), a view into ``ws``."""
         stream = x
-        for l in range(self.depth):
-            z = self.dense[l].forward(stream, ws.Z.views[l])
-            u = z
-            if self.batch_norm:
-                u = self.bn[l].forward(z, ws.ones, ws.Xhat[l], ws.U[l], training=training)
-            h = self.act.forward(u, ws.H.views[l])
-            if l in self.block_end:
-                stream = np.add(self._block_input(l, x, ws), h, out=ws.S[l])
-            else:
-                stream = h
+        act, ones = self.act.forward, ws.ones
+        for f in ws.fwd:
+            z = f.dense.forward(stream, f.z)
+            if f.bn is not None:
+                assert f.centred is not None
+                f.bn.forward(z, ones, f.centred, f.u, training=training)
+            h = act(f.u, f.h)
+            stream = h if f.block is None else np.add(f.block[0], h, out=f.block[1])
         return self.dense[-1].forward(stream, ws.Z.views[-1])
 
-    def _block_input(self, end: int, x: Array, ws: Workspace) -> Array:
-        """The stream entering the block that ends at hidden layer ``end``."""
-        start = self.block_end[end]
-        return self._stream_after(start - 1, x, ws)
-
-    def _stream_after(self, l: int, x: Array, ws: Workspace) -> Array:
-        """The input to hidden layer l + 1: h_l, or S_l where a block ends at l."""
-        if l < 0:
-            return x
+    def _stream_after(self, l: int, ws: Workspace) -> Array:
+        """The input to hidden layer l + 1 (l >= 0): h_l, or S_l where a block ends at l."""
         return ws.S[l] if l in self.block_end else ws.H.views[l]
 
     def backward(self, ws: Workspace) -> None:
@@ -184,25 +246,20 @@ class MLP:
         """
         top = self.depth
         g = self.dense[top].backward(ws.dZ.views[top], ws.ones, ws.dH[top - 1])
-        for l in range(top - 1, -1, -1):
-            assert g is not None
+        act, ones = self.act.backward, ws.ones
+        for b in reversed(ws.bwd):
             # g = dLoss/d(stream after layer l); through a block end it is also dLoss/dh_l.
-            dz = ws.dZ.views[l]
-            tmp, du = ws.tmp[dz.shape]
-            if self.batch_norm:
-                self.act.backward(ws.U[l], ws.H.views[l], g, du, tmp)
-                self.bn[l].backward(du, ws.ones, tmp, dz)
+            assert g is not None
+            if b.bn is not None:
+                act(b.u, b.h, g, b.du, b.tmp)
+                b.bn.backward(b.du, ones, b.tmp, b.dz)
             else:
-                self.act.backward(ws.U[l], ws.H.views[l], g, dz, tmp)
-            if l == 0:
-                self.dense[0].backward(dz, ws.ones, None)
-                break
-            g_in = self.dense[l].backward(dz, ws.ones, ws.dH[l - 1])
-            if l in self.block_start:
+                act(b.u, b.h, g, b.dz, b.tmp)
+            g = b.dense.backward(b.dz, ones, b.g_in)
+            if b.identity is not None:
                 # The identity path carries the block output's gradient straight to its input.
-                assert g_in is not None
-                g_in += ws.dH[self.block_start[l]]
-            g = g_in
+                assert g is not None
+                g += b.identity
 
 
 def init_parameters(

@@ -31,10 +31,13 @@ class Optimizer:
         """c where every update is c * grad (so its norm needs no pass), else None."""
         return None
 
-    def _decay(self, theta: Array, grad: Array) -> None:
+    def _decay(self, theta: Array, grad: Array, scratch: Array) -> None:
+        """grad += weight_decay * W on the dense weights; ``scratch`` (theta's shape) is
+        overwritten, so no temporary the size of the weights is made."""
         if self.weight_decay:
             n = self.n_weights
-            grad[:n] += self.weight_decay * theta[:n]
+            np.multiply(theta[:n], self.weight_decay, out=scratch[:n])
+            grad[:n] += scratch[:n]
 
 
 class SGD(Optimizer):
@@ -44,7 +47,7 @@ class SGD(Optimizer):
         return None if self.weight_decay else -self.lr
 
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
-        self._decay(theta, grad)
+        self._decay(theta, grad, out)
         return np.multiply(grad, -self.lr, out=out)
 
 
@@ -57,7 +60,7 @@ class Momentum(Optimizer):
         self.v = np.zeros(size, dtype=dtype)
 
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
-        self._decay(theta, grad)
+        self._decay(theta, grad, out)
         self.v *= self.mu
         self.v += grad
         return np.multiply(self.v, -self.lr, out=out)
@@ -86,10 +89,11 @@ class Adam(Optimizer):
         self.t = 0
 
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
-        self._decay(theta, grad)
+        self._decay(theta, grad, out)
         self.t += 1
         self.m *= self.b1
-        self.m += (1.0 - self.b1) * grad
+        np.multiply(grad, 1.0 - self.b1, out=out)
+        self.m += out
         self.v *= self.b2
         np.multiply(grad, grad, out=out)
         out *= 1.0 - self.b2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from core import plots
 from core.diagnosis import diagnose
@@ -19,14 +21,16 @@ from core.run_result import (
     Histograms,
     MetricArrays,
     RunResult,
+    float32_shortest,
     json_rows,
     json_values,
     nan_array,
 )
 from core.spec import LAYER_STATS, ExperimentSpec
-from core.train import run_experiment, train
+from core.train import Run, run_experiment, train
 
 SpecFactory = Callable[..., ExperimentSpec]
+F64 = NDArray[np.float64]
 #: Diverges within a few steps (see tests/core/test_train.py).
 DIVERGING: dict[str, Any] = {
     "model": {"depth": 4, "width": 32},
@@ -43,13 +47,24 @@ def through_json(run: RunResult) -> RunResult:
     return RunResult.from_json(back)
 
 
+def as_written(b: RunResult, a: F64) -> F64:
+    """``a``, one of b's recorded tables, as b's JSON writes it (float32 runs: float32)."""
+    return float32_shortest(a) if b.dtype == "float32" else a
+
+
 def assert_same(a: RunResult, b: RunResult) -> None:
-    """Equal arrays (NaN where NaN, same dtype and shape) and equal JSON entries."""
+    """Equal arrays (NaN where NaN, same dtype and shape) and equal JSON entries; a's
+    recorded tables equal b's at b's precision (a float32 run's are float32 in JSON)."""
     assert a.layers == b.layers
     np.testing.assert_array_equal(a.steps, b.steps, strict=True)
     assert a.stats.keys() == b.stats.keys()
     for name in a.stats:
-        np.testing.assert_array_equal(a.stats[name], b.stats[name], strict=True, err_msg=name)
+        want = as_written(b, b.stats[name])
+        np.testing.assert_array_equal(a.stats[name], want, strict=True, err_msg=name)
+        if b.dtype == "float32":
+            # Exactly the recorded float32 values come back.
+            got32, want32 = a.stats[name].astype(np.float32), b.stats[name].astype(np.float32)
+            np.testing.assert_array_equal(got32, want32, strict=True, err_msg=name)
     for key in ("steps", "bin_edges_log10", "counts"):
         got, want = getattr(a.grad_histogram, key), getattr(b.grad_histogram, key)
         np.testing.assert_array_equal(got, want, strict=True, err_msg=key)
@@ -61,7 +76,7 @@ def assert_same(a: RunResult, b: RunResult) -> None:
         assert a.batch_norm.layers == b.batch_norm.layers
         for key in ("gamma_grad_norm", "beta_grad_norm", "gamma_norm"):
             got, want = getattr(a.batch_norm, key), getattr(b.batch_norm, key)
-            np.testing.assert_array_equal(got, want, strict=True, err_msg=key)
+            np.testing.assert_array_equal(got, as_written(b, want), strict=True, err_msg=key)
     assert a.summary == b.summary
     assert a.diagnosis == b.diagnosis
     assert a.theory == b.theory
@@ -73,8 +88,9 @@ def assert_same(a: RunResult, b: RunResult) -> None:
         {"model": {"activation": "sigmoid", "init": "standard"}},
         {"model": {"batch_norm": True, "activation": "tanh"}, "training": {"optimizer": "adam"}},
         DIVERGING,
+        {"model": {"dtype": "float64", "batch_norm": True}},
     ],
-    ids=["plain", "batch-norm", "diverging"],
+    ids=["plain", "batch-norm", "diverging", "float64"],
 )
 def test_arrays_to_json_and_back_keep_every_value(
     overrides: dict[str, Any], make_spec: SpecFactory
@@ -239,3 +255,47 @@ def test_the_prediction_is_computed_once_per_run(
     calls.clear()
     plots.render_sweep("ratio-vs-depth", [(spec, run.to_json())], "png")
     assert calls == []  # the sweep plot reads the run's own prediction
+
+
+def test_float32_shortest_is_numpys_shortest_float32_form_and_reads_back_exactly(
+    rng: np.random.Generator,
+) -> None:
+    f32 = np.finfo(np.float32)
+    values = np.concatenate(
+        [
+            rng.standard_normal(4000) * 10.0 ** rng.uniform(-45, 38, 4000),  # every scale
+            rng.integers(0, 129, 200) / 128.0,  # fractions such as dead_fraction
+            [0.0, -0.0, 1.0, 0.1, f32.tiny, f32.smallest_subnormal, f32.max, -f32.max],
+            [np.nan, np.inf, -np.inf, 1e300],  # non-finite, and beyond float32's range
+        ]
+    )
+    short = float32_shortest(values.reshape(-1, 4))
+    assert short.shape == (values.size // 4, 4)
+    short = short.ravel()
+    for x, q in zip(values.tolist(), short.tolist(), strict=True):
+        if not abs(x) <= float(f32.max) or abs(x) < float(f32.tiny):
+            # Kept as they are: a norm below float32's normal range never reads as 0.
+            assert q == x or (np.isnan(q) and np.isnan(x))
+            continue
+        x32 = np.float32(x)
+        assert np.float32(float(repr(q))) == x32  # JSON text -> float -> float32: exact
+        assert float(repr(q)) == float(str(x32)), (x, repr(q), str(x32))  # as short as numpy's
+
+
+def test_a_float32_runs_json_is_about_half_of_float64_precision(make_spec: SpecFactory) -> None:
+    run = Run(make_spec(model={"depth": 6}, recording={"every_steps": 1}))
+    result = run.execute(None, None, 0.5)
+    assert result.dtype == "float32"
+    recorded = run.recorder.stats()  # float64 sums of float32 numbers, before publishing
+    full = json.dumps({k: json_rows(a) for k, a in recorded.items()}, separators=(",", ":"))
+    short = json.dumps(result.to_json(), separators=(",", ":"))
+    assert len(json.dumps(json.loads(short)["stats"], separators=(",", ":"))) < 0.65 * len(full)
+    for name, a in recorded.items():
+        # The published values are exactly the recorded ones rounded to float32.
+        got, want = result.stats[name].astype(np.float32), a.astype(np.float32)
+        np.testing.assert_array_equal(got, want, strict=True, err_msg=name)
+    assert result.rounded  # the arrays hold the published values: to_json rounds nothing
+    assert dataclasses.replace(result, rounded=False).to_json() == result.to_json()
+    # Read back and written again, the same text: the short forms are stable.
+    again = RunResult.from_json(json.loads(short))
+    assert json.dumps(again.to_json(), separators=(",", ":")) == short

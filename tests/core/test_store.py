@@ -376,6 +376,40 @@ def test_the_async_reader_reads_what_the_store_wrote(store: Store, redis_server:
     assert (stored.data, stored.final, stored.etag) == (b"partial", False, None)
 
 
+def test_concurrent_async_reads_share_round_trips_and_each_gets_its_own_record(
+    store: Store, redis_server: Any
+) -> None:
+    ids = [running(store) for _ in range(20)]
+    asked = [*ids, *reversed(ids), "f" * 24, *ids]
+
+    async def read() -> tuple[list[ExperimentRecord | BaseException], int]:
+        reader = AsyncReader(redis_server.url, prefix=store.prefix)
+        try:
+            await reader.get(ids[0])  # connect first: the batches below are the reads
+            batches = reader._batched()
+            pipeline, sent = batches.client.pipeline, 0
+
+            def counting(*a: Any, **kw: Any) -> Any:
+                nonlocal sent
+                sent += 1
+                return pipeline(*a, **kw)
+
+            batches.client.pipeline = counting  # type: ignore[method-assign]
+            got = await asyncio.gather(*(reader.get(i) for i in asked), return_exceptions=True)
+            return list(got), sent
+        finally:
+            await reader.aclose()
+
+    got, pipelines = asyncio.run(read())
+    for exp_id, record in zip(asked, got, strict=True):
+        if exp_id == "f" * 24:
+            assert isinstance(record, NotFound)
+        else:
+            assert isinstance(record, ExperimentRecord), record
+            assert (record.id, record.status) == (exp_id, "running")
+    assert 1 <= pipelines < len(asked) // 4  # reads issued together went out together
+
+
 def test_an_unreachable_redis_is_store_unavailable_to_the_async_reader_too() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
