@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack, overload
 
 from gradatlas import endpoints as ep
 from gradatlas.config import DEFAULT_TIMEOUT_S, POLL_S, WAIT_TIMEOUT_S, service_url
@@ -36,6 +36,7 @@ from gradatlas.types import (
 if TYPE_CHECKING:
     import httpx
 
+    from core.run_result import RunResult
     from core.spec import ExperimentSpec
 
 T = TypeVar("T")
@@ -118,6 +119,7 @@ class AsyncClient:
             if (cursor := page["next_cursor"]) is None:
                 return
 
+    @overload
     async def stats(
         self,
         experiment_id: str,
@@ -125,9 +127,34 @@ class AsyncClient:
         layers: Sequence[int | range] | None = None,
         stats: Sequence[str] | None = None,
         every: int | None = None,
-    ) -> ResultDict:
+        as_arrays: Literal[False] = False,
+    ) -> ResultDict: ...
+    @overload
+    async def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+        as_arrays: Literal[True],
+    ) -> RunResult: ...
+    async def stats(
+        self,
+        experiment_id: str,
+        *,
+        layers: Sequence[int | range] | None = None,
+        stats: Sequence[str] | None = None,
+        every: int | None = None,
+        as_arrays: bool = False,
+    ) -> ResultDict | RunResult:
         """As :meth:`Client.stats <gradatlas.client.Client.stats>`."""
-        return await self._send(ep.stats(experiment_id, layers, stats, every))
+        result = await self._send(ep.stats(experiment_id, layers, stats, every))
+        if not as_arrays:
+            return result
+        from core.run_result import RunResult
+
+        return RunResult.from_json(result)
 
     async def cancel(self, experiment_id: str) -> Experiment:
         return await self._send(ep.cancel(experiment_id))

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 from service_procs import serve, wait_until
@@ -14,7 +15,7 @@ from api.app import create_app
 from core.run_result import RunResult
 from core.settings import Settings
 from core.store import Store
-from gradatlas import Client
+from gradatlas import AsyncClient, Client
 from worker.runner import ExperimentRunner
 
 SPEC = {
@@ -41,6 +42,14 @@ def test_stats_as_arrays_are_the_json_stats(api: Client, store: Store, settings:
     assert isinstance(grad, np.ndarray)
     assert grad.shape == (len(plain["steps"]), len(plain["layers"]))
     np.testing.assert_array_equal(grad, np.array(plain["stats"]["grad_norm"], dtype=grad.dtype))
+    # The async client reads the same arrays.
+    base = str(api.http.base_url).rstrip("/")
+
+    async def read() -> RunResult:
+        async with AsyncClient(base) as client:
+            return await client.stats(exp_id, as_arrays=True)
+
+    np.testing.assert_array_equal(anyio.run(read).stats["grad_norm"], grad)
 
 
 def test_an_experiment_shows_its_gradient_profile_inline(
