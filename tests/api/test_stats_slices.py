@@ -38,7 +38,7 @@ def settings(store: Store, redis_server: Any) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store)) as c:
+    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
         yield c
 
 
