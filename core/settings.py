@@ -28,8 +28,13 @@ class Settings(BaseSettings):
     """Every knob of the service; the field name upper-cased, prefixed ``GRADATLAS_``."""
 
     # hide_input_in_errors: a bad setting must not print the API keys beside it.
+    # An empty variable is an unset one: compose passes `${GRADATLAS_X:-}` through as "".
     model_config = SettingsConfigDict(
-        env_prefix="GRADATLAS_", frozen=True, extra="ignore", hide_input_in_errors=True
+        env_prefix="GRADATLAS_",
+        frozen=True,
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_ignore_empty=True,
     )
 
     # --- Redis and the queue -------------------------------------------------
