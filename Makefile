@@ -81,7 +81,7 @@ presets: install
 
 # docs/tutorial.md's figures, trained afresh from gradatlas/examples into docs/figures/.
 figures: install
-	MPLBACKEND=Agg $(PY) docs/make_figures.py
+	MPLBACKEND=Agg $(PY) scripts/make_figures.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ from core.theory import predict
 from core.train import train
 from gradatlas import examples
 
-OUT = Path(__file__).resolve().parent / "figures"
+OUT = Path(__file__).resolve().parent.parent / "docs" / "figures"
 #: Variants of an example the tutorial needs, with the one field they change.
 VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
     "leaky-relu-deep": ("relu-he-deep", {"activation": "leaky_relu"}),
