@@ -23,6 +23,8 @@ _TINY_MEAN_SQUARE = 2.0**-60
 #: Largest power of two applied: 2**126 is finite in float32, and brings any
 #: non-zero float32 (at least 2**-149) to 2**-23 or more, so its square is normal.
 _MAX_SHIFT = 126
+#: Above this many runs of tiny rows, ``sumsq`` scales them through one gathered copy.
+_MAX_RUNS = 8
 
 
 def dots(a: Array) -> Array:
@@ -69,16 +71,23 @@ def sumsq(a: Array, previous: F64 | None = None) -> F64:
     if tiny is None:
         out: F64 = dots(a).astype(np.float64)
     else:
-        out = np.empty(n)
-        # Contiguous runs of rows: tiny layers are usually neighbours (the input end).
+        assert previous is not None
+        shift = np.minimum(-np.frexp(np.sqrt(previous / m))[1], _MAX_SHIFT).astype(np.int64)
         edges = np.flatnonzero(np.diff(tiny.astype(np.int8))) + 1
-        for start, stop in zip([0, *edges], [*edges, n], strict=True):
-            if tiny[start]:
-                rms = np.sqrt(previous[start:stop] / m)  # type: ignore[index]
-                shift = np.minimum(-np.frexp(rms)[1], _MAX_SHIFT).astype(np.int64)
-                out[start:stop] = _scaled_sumsq(a[start:stop], shift)
-            else:
-                out[start:stop] = dots(a[start:stop])
+        if edges.size < _MAX_RUNS:
+            # Contiguous runs of rows: tiny layers are usually neighbours (the input end).
+            out = np.empty(n)
+            for start, stop in zip([0, *edges], [*edges, n], strict=True):
+                if tiny[start]:
+                    out[start:stop] = _scaled_sumsq(a[start:stop], shift[start:stop])
+                else:
+                    out[start:stop] = dots(a[start:stop])
+        else:
+            # Scattered tiny rows (examples the network already fits): all rows, then
+            # those again, scaled; a copy of the tiny rows only.
+            out = dots(a).astype(np.float64)
+            rows = np.flatnonzero(tiny)
+            out[rows] = _scaled_sumsq(a[rows], shift[rows])
     # Tiny rows lost their smallest squares to underflow (the first record has no hint):
     # summed again, they become hinted rows at the next record.
     suspect = ~np.isfinite(out) | (out < _TINY_MEAN_SQUARE * m)
