@@ -126,17 +126,24 @@ def weight_sumsq(w: Array, w0: Array, scratch: Array) -> tuple[F64, F64]:
     rows = n * p
     sub_w, sub_w0 = w.reshape(rows, m // p), w0.reshape(rows, m // p)
     norm2, diff2 = np.empty(rows), np.empty(rows)
+    # Sub-rows whose change is exactly 0 (layers the updates no longer move, common
+    # where gradients vanish), checked while the block is in cache: no re-sum for them.
+    unmoved = np.zeros(rows, dtype=bool)
     for i in range(0, rows, g):
         block = sub_w[i : i + g]
         d = scratch[: block.size].reshape(block.shape)
         np.subtract(block, sub_w0[i : i + g], out=d)
         norm2[i : i + g] = dots(block)
-        diff2[i : i + g] = dots(d)
+        change = diff2[i : i + g] = dots(d)
+        zero = np.flatnonzero(change == 0.0)
+        if zero.size:
+            unmoved[i + zero] = ~d[zero].any(axis=1)
     norm2 = norm2.reshape(n, p).sum(axis=1)
     diff2 = diff2.reshape(n, p).sum(axis=1)
     if w.dtype != np.float64:
         for k in np.flatnonzero(~np.isfinite(norm2) | (norm2 == 0.0)):
             norm2[k] = sumsq(w[k : k + 1])[0]
-        for k in np.flatnonzero(~np.isfinite(diff2) | (diff2 == 0.0)):
+        still = unmoved.reshape(n, p).all(axis=1)
+        for k in np.flatnonzero((~np.isfinite(diff2) | (diff2 == 0.0)) & ~still):
             diff2[k] = sumsq((w[k] - w0[k])[None])[0]
     return norm2, diff2
