@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from api.cache import ViewCache
 from api.dispatch import Dispatcher
@@ -88,4 +88,12 @@ IdempotencyKeyDep = Annotated[
         description="Send the same key again (with the same body) to get the same resource "
         "instead of a second one, for as long as GRADATLAS_IDEMPOTENCY_TTL_S.",
     ),
+]
+
+#: A list's page size and where it resumes, for every cursor-paginated list.
+MAX_PAGE = 100
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page.")]
+PageCursor = Annotated[
+    str | None,
+    Query(max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor` of the previous page."),
 ]

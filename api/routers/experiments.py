@@ -16,6 +16,8 @@ from api.deps import (
     IdempotencyKeyDep,
     OwnedExperimentDep,
     OwnerDep,
+    PageCursor,
+    PageLimit,
     ReaderDep,
     SettingsDep,
     StoreDep,
@@ -102,13 +104,8 @@ def submit(
 def list_experiments(
     store: StoreDep,
     tenant: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor` of the previous page."
-        ),
-    ] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
     status: Annotated[Status | None, Query(description="Only experiments in this status.")] = None,
 ) -> Response:
     page = store.list_experiments(status=status, limit=limit, cursor=cursor, tenant=tenant)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from api.deps import (
     DispatcherDep,
     IdempotencyKeyDep,
     OwnerDep,
+    PageCursor,
+    PageLimit,
     SettingsDep,
     StoreDep,
     TenantDep,
@@ -111,10 +113,8 @@ def create_sweep(
 def list_sweeps(
     store: StoreDep,
     tenant: TenantDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$", description="`next_cursor`.")
-    ] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> Response:
     page, children = sweeps.list_page(store, limit=limit, cursor=cursor, tenant=tenant)
     return json_response(sweep_page(page, children))
