@@ -36,18 +36,18 @@ stacked arrays: a record costs a few NumPy calls per run of layers, not per laye
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .nn.activations import ActivationFunction
 from .nn.network import MLP, Workspace, flat_views
-from .nn.stacked import Stacked
+from .nn.stacked import Array, Stacked
 from .result import BN_STATS
 from .run_result import BatchNormArrays, Histograms
 from .spec import LAYER_STATS
-from .stats_kernels import CHUNK, max_abs, sumsq, weight_sumsq
+from .stats_kernels import moments, output_moments, sumsq, weight_sumsq
 
 F64 = NDArray[np.float64]
 #: log10 |dLoss/dW| histogram range; values outside (and zeros) land in the end bins.
@@ -56,27 +56,22 @@ HISTOGRAM_RANGE = (-16.0, 4.0)
 HISTOGRAM_RECORDS = 5
 
 
-class _Ones:
-    """Cached vectors of ones: ``a @ ones`` sums rows through BLAS, faster than a reduction."""
+def per_layer(s: Stacked, kernel: Callable[[Array], F64]) -> F64:
+    """``kernel`` applied to each run of ``s`` flattened to (n, size): (layers, ...).
 
-    def __init__(self, dtype: np.dtype) -> None:
-        self.dtype = dtype
-        self._cache: dict[int, NDArray[np.floating]] = {}
-
-    def row_sums(self, a: NDArray[np.floating]) -> NDArray[np.floating]:
-        """(n, m) -> (n,)."""
-        m = a.shape[1]
-        ones = self._cache.get(m)
-        if ones is None:
-            ones = self._cache[m] = np.ones(m, dtype=self.dtype)
-        return a @ ones
+    Runs hold consecutive layers in order, so their results stack into one per layer.
+    """
+    parts = [kernel(stack.reshape(stack.shape[0], -1)) for _, stack in s.runs]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 class Recorder:
     """Collects the statistics of ``net`` at the steps it is told to record.
 
     Call ``record(step, ws)`` after ``net.backward`` and before the update, then
-    ``record_update(delta)`` with the update about to be applied.
+    ``record_update(delta)`` with the update about to be applied. Each array a record
+    needs is read once (core/stats_kernels.py), with one exception: a layer's input,
+    read again for the per-example norms.
     """
 
     def __init__(
@@ -102,15 +97,10 @@ class Recorder:
 
         self.W0 = net.theta[: net.n_weights].copy()
         self._W0 = flat_views(net, self.W0)
-        self._w0_norm = np.sqrt(self._W0.per_layer(sumsq))
-        #: Scratch for blocks of W - W_0 (see ``weight_sumsq``).
-        self._diff = np.empty(CHUNK, dtype=net.dtype)
-        #: Each sum of squares at the last record, by key: the scale hint of ``sumsq``.
-        self._previous: dict[str, F64] = {}
+        self._w0_norm = np.sqrt(per_layer(self._W0, sumsq))
         self._weight_norm = np.zeros(L)
         self._grad_norm = np.zeros(L)
         self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
-        self._ones = _Ones(net.dtype)
         #: Entries of each layer's output (batch x width), per batch size.
         self._output_sizes: dict[int, F64] = {}
         self.bn_values: dict[str, F64] | None = None
@@ -118,8 +108,6 @@ class Recorder:
             self.bn_values = {k: np.full((capacity, net.depth), np.nan) for k in BN_STATS}
         #: Records before this one hold NaN for every non-finite value (see ``_settle``).
         self._settled = 0
-        #: Scratch the shape of the activations, for the saturation test; made on first use.
-        self._scratch: dict[int, NDArray[np.floating]] = {}
         self._ones_arrays: dict[int, dict[tuple[int, ...], NDArray[np.floating]]] = {}
 
     @property
@@ -133,23 +121,19 @@ class Recorder:
         """Statistics of the gradients just computed for ``step`` (before the update)."""
         net, r, v = self.net, len(self.steps), self.values
         self.steps.append(step)
-        dW: Stacked = net.dW
         m = self._sizes
-        grad2 = self._layer_sumsq("dW", dW)
-        mean = dW.per_layer(self._ones.row_sums) / m
+        total, grad2, peak = per_layer(net.dW, moments).T
+        mean = total / m
         self._grad_norm = np.sqrt(grad2)
         v["grad_norm"][r] = self._grad_norm
         v["grad_mean"][r] = mean
         v["grad_std"][r] = np.sqrt(np.maximum(grad2 / m - mean * mean, 0.0))
-        v["grad_max_abs"][r] = dW.per_layer(max_abs)
-        v["backprop_norm"][r] = np.sqrt(self._layer_sumsq("dZ", ws.dZ) / ws.batch)
+        v["grad_max_abs"][r] = peak
 
         weight2, change2 = np.empty(net.n_layers), np.empty(net.n_layers)
         for (layers, w), (_, w0) in zip(net.W.runs, self._W0.runs, strict=True):
             n = w.shape[0]
-            weight2[layers], change2[layers] = weight_sumsq(
-                w.reshape(n, -1), w0.reshape(n, -1), self._diff
-            )
+            weight2[layers], change2[layers] = weight_sumsq(w.reshape(n, -1), w0.reshape(n, -1))
         self._weight_norm = np.sqrt(weight2)
         v["weight_norm"][r] = self._weight_norm
         v["weight_change"][r] = np.sqrt(change2) / self._w0_norm
@@ -158,23 +142,11 @@ class Recorder:
         self._per_example(r, ws)
         if self.bn_values is not None:
             bn = self.bn_values
-            bn["gamma_grad_norm"][r] = np.sqrt(self._layer_sumsq("dgamma", net.dgamma))
-            bn["beta_grad_norm"][r] = np.sqrt(self._layer_sumsq("dbeta", net.dbeta))
-            bn["gamma_norm"][r] = np.sqrt(net.gamma.per_layer(sumsq))
+            bn["gamma_grad_norm"][r] = np.sqrt(per_layer(net.dgamma, sumsq))
+            bn["beta_grad_norm"][r] = np.sqrt(per_layer(net.dbeta, sumsq))
+            bn["gamma_norm"][r] = np.sqrt(per_layer(net.gamma, sumsq))
         if step in self.histogram_steps:
             self.histogram(step)
-
-    def _sumsq(self, key: str, a: NDArray[np.floating]) -> F64:
-        """``sumsq(a)`` with the hint of the last record's result under ``key``."""
-        out = self._previous[key] = sumsq(a, self._previous.get(key))
-        return out
-
-    def _layer_sumsq(self, key: str, s: Stacked) -> F64:
-        """Per-layer sums of squares of ``s`` (layers,), hinted like ``_sumsq``."""
-        out = np.empty(len(s.views))
-        for layers, stack in s.runs:
-            out[layers] = self._sumsq(f"{key}{layers.start}", stack.reshape(stack.shape[0], -1))
-        return out
 
     def _activations(self, r: int, ws: Workspace) -> None:
         v, H, logits = self.values, ws.H, ws.Z.views[-1]
@@ -182,41 +154,34 @@ class Recorder:
         if size is None:
             size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
             self._output_sizes[ws.batch] = size
-        flat_logits = logits.reshape(1, -1)
-        sums = np.append(H.per_layer(self._ones.row_sums), self._ones.row_sums(flat_logits))
-        sq = np.append(self._layer_sumsq("H", H), self._sumsq("logits", flat_logits))
+        # One read of each hidden layer's outputs: sums, squares, tails and dead units.
+        hidden = np.concatenate([output_moments(stack, self.act.saturation) for _, stack in H.runs])
+        out = moments(logits.reshape(1, -1))
+        sums = np.append(hidden[:, 0], out[0, 0])
         mean = sums / size
         v["activation_mean"][r] = mean
-        v["activation_std"][r] = np.sqrt(np.maximum(sq / size - mean * mean, 0.0))
-        sat = np.zeros(len(size))
-        if self.act.saturation is not None:
-            sat[:-1] = H.per_layer(self._saturated) / size[:-1]
-        v["saturation"][r] = sat
-        dead = np.zeros(len(size))
-        if self.act.can_die:
-            ones = np.ones(ws.batch, dtype=self.net.dtype)
-            for layers, stack in H.runs:
-                # stack: (n, batch, width). ReLU outputs are >= 0, so a unit is 0 for the
-                # whole batch exactly where its column sum is 0: one BLAS pass, no mask.
-                column_sums = np.matmul(ones, stack)
-                dead[layers] = np.count_nonzero(column_sums == 0.0, axis=1) / stack.shape[2]
-        v["dead_fraction"][r] = dead
+        v["activation_std"][r] = np.sqrt(
+            np.maximum(np.append(hidden[:, 1], out[0, 1]) / size - mean * mean, 0.0)
+        )
+        # The output layer (logits) neither saturates nor dies.
+        v["saturation"][r] = np.append(hidden[:, 2] / size[:-1], 0.0)
+        widths = np.array([h.shape[1] for h in H.views], dtype=np.float64)
+        dead = hidden[:, 3] / widths if self.act.can_die else np.zeros(len(widths))
+        v["dead_fraction"][r] = np.append(dead, 0.0)
 
     def _per_example(self, r: int, ws: Workspace) -> None:
-        """derivative_rms, example_grad_rms and grad_snr of record r, from the buffers.
+        """backprop_norm, derivative_rms, example_grad_rms and grad_snr of record r.
 
-        Per-example norms come from row sums of squares of (batch, width) arrays that
-        forward and backward already hold: a few BLAS passes per layer, nothing per
-        example, and ``sumsq`` keeps float32's tiny norms from underflowing to 0.
+        Per-example norms come from row sums of squares of the (batch, width) arrays that
+        forward and backward already hold: one pass per array, nothing per example.
         """
         net, v, B = self.net, self.values, ws.batch
-        # dZ stacks layers of equal shape: one pass per run gives every example's |delta_b|^2.
-        delta2 = np.empty((net.n_layers, B))
-        for layers, stack in ws.dZ.runs:
-            n = stack.shape[0]
-            rows = stack.reshape(n * B, -1)
-            delta2[layers] = self._sumsq(f"delta{layers.start}", rows).reshape(n, B)
-        input2 = np.stack([self._sumsq(f"x{l}", d.x) for l, d in enumerate(net.dense)])
+        # One pass over dZ gives every example's |delta_b|^2, (layers, batch).
+        delta2 = np.concatenate(
+            [sumsq(stack.reshape(-1, stack.shape[-1])).reshape(-1, B) for _, stack in ws.dZ.runs]
+        )
+        v["backprop_norm"][r] = np.sqrt(delta2.sum(axis=1) / B)
+        input2 = np.stack([sumsq(d.x) for d in net.dense])
         per_example = input2 * delta2 * float(B * B)  # ||g_b||^2, (layers, batch)
         mean_sq = per_example.mean(axis=1)
         v["example_grad_rms"][r] = np.sqrt(mean_sq)
@@ -237,7 +202,7 @@ class Recorder:
             # after backward (the record's moment) those buffers are free.
             tmp, d = ws.tmp[u.shape]
             self.act.backward(u, ws.H.views[l], ones[u.shape], d, tmp)
-            out[l] = math.sqrt(float(self._sumsq(f"phi'{l}", d.reshape(1, -1))[0]) / d.size)
+            out[l] = math.sqrt(float(sumsq(d.reshape(1, -1))[0]) / d.size)
         return out
 
     def _ones_like(self, ws: Workspace) -> dict[tuple[int, ...], NDArray[np.floating]]:
@@ -249,22 +214,6 @@ class Recorder:
             self._ones_arrays[ws.batch] = ones
         return ones
 
-    def _saturated(self, a: NDArray[np.floating]) -> NDArray[np.floating]:
-        """Outputs in the flat tails per row of a: (n, m) -> (n,), as |h - c| > r."""
-        assert self.act.saturation is not None
-        c, radius = self.act.saturation
-        s = self._scratch.get(a.size)
-        if s is None:
-            s = self._scratch[a.size] = np.empty(a.size, dtype=a.dtype)
-        s = s.reshape(a.shape)
-        if c:
-            np.subtract(a, c, out=s)
-            np.abs(s, out=s)
-        else:
-            np.abs(a, out=s)
-        np.greater(s, radius, out=s)
-        return self._ones.row_sums(s)
-
     def record_update(self, delta: NDArray[np.floating], grad_scale: float | None = None) -> None:
         """||delta W|| / ||W|| for the update about to be applied at the last record.
 
@@ -274,7 +223,7 @@ class Recorder:
         if grad_scale is not None:
             update_norm = abs(grad_scale) * self._grad_norm
         else:
-            update_norm = np.sqrt(self._layer_sumsq("delta_W", flat_views(self.net, delta)))
+            update_norm = np.sqrt(per_layer(flat_views(self.net, delta), sumsq))
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = update_norm / self._weight_norm
         self.values["update_ratio"][len(self.steps) - 1] = ratio

@@ -1,149 +1,153 @@
-"""Row-wise reductions the recorder (core/stats.py) is built from, exact in float32.
+"""Row-wise reductions the recorder (core/stats.py) is built from: each array read once.
 
-Each kernel maps an ``(n, m)`` array (one row per layer, or per example) to ``(n,)``
-float64 values. In float32 the squares of a vanishing gradient (entries below ~1e-19)
-fall into the subnormal range, where they are slow, and below it, where they vanish;
-``sumsq`` scales such rows by a power of two, which is exact, so a finite gradient always
-has a finite, non-zero norm.
+Each kernel maps an array with one row per layer (or per example) to per-row float64
+values, accumulated in float64 as it reads. That makes them exact for float32's vanishing
+gradients without any rescaling: the square of any float32, down to 2**-149, is a normal
+float64 (2**-298, far above float64's 2**-1022), so a finite, non-zero gradient always
+has a finite, non-zero norm, and a huge one (1e20, whose square overflows float32) a
+finite norm too.
+
+The kernels are compiled by numba. NumPy needs one pass over memory per reduction (sum,
+sum of squares, max, min, each a separate call) plus temporaries for ``|a|`` or
+``w - w0``; here a row's sum, sum of squares and largest magnitude come from one read.
+``fastmath`` allows only reassociation and contraction, so the sums vectorise while NaN
+and infinity still propagate into the results. ``cache=True`` keeps the machine code on
+disk (next to this file, or in ``NUMBA_CACHE_DIR``): a new worker process loads it
+instead of compiling again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.floating]
 F64 = NDArray[np.float64]
-#: Elements per block of the fused weight pass: W, W_0 and the scratch block
-#: (3 x 128 KiB in float32) stay in L2 while the block is read.
-CHUNK = 1 << 15
-#: A row whose previous mean square was below this is scaled up before squaring:
-#: its squares would otherwise reach float32's subnormal range (below 2**-126).
-_TINY_MEAN_SQUARE = 2.0**-60
-#: Largest power of two applied: 2**126 is finite in float32, and brings any
-#: non-zero float32 (at least 2**-149) to 2**-23 or more, so its square is normal.
-_MAX_SHIFT = 126
-#: Above this many runs of tiny rows, ``sumsq`` scales them through one gathered copy.
-_MAX_RUNS = 8
+_F = TypeVar("_F", bound=Callable[..., None])
+#: Reassociation lets the float64 accumulators vectorise; no flag that assumes away NaN/inf.
+_FASTMATH = {"reassoc", "contract", "nsz"}
+#: Per float dtype: the integer type of its bits and the mask that clears the sign bit.
+#: Magnitudes compare as these integers (NaN above inf), which vectorises where a float
+#: max of |x| does not.
+_BITS: dict[np.dtype[Any], tuple[type[np.signedinteger[Any]], int]] = {
+    np.dtype(np.float32): (np.int32, 0x7FFF_FFFF),
+    np.dtype(np.float64): (np.int64, 0x7FFF_FFFF_FFFF_FFFF),
+}
 
 
-def dots(a: Array) -> Array:
-    """Row-wise a . a as a batch of BLAS dot products: 3x faster than einsum, no temporary."""
-    out: Array = np.matmul(a[:, None, :], a[:, :, None]).reshape(a.shape[0])
-    return out
+def _compiled(fn: _F) -> _F:
+    return cast(_F, numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(fn))
 
 
-def max_abs(a: Array) -> Array:
-    # max and -min: two fast reductions, and no |a| temporary the size of the weights.
-    out: Array = np.maximum(a.max(axis=1), -a.min(axis=1))
-    return out
-
-
-def _scaled_sumsq(a: Array, shift: NDArray[np.int64]) -> F64:
-    """sum(a_i^2) of each row after multiplying it by 2**shift (a copy), scaled back.
-
-    A wrong hint may overflow a row to inf: ``sumsq`` then sums it again.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = a * np.ldexp(1.0, shift).astype(a.dtype)[:, None]
-        out: F64 = dots(scaled).astype(np.float64) * np.ldexp(1.0, -2 * shift)
-    return out
-
-
-def sumsq(a: Array, previous: F64 | None = None) -> F64:
-    """Row-wise sum of squares of an (n, m) array, as float64 (n,).
-
-    ``previous``: this array's result at the last record, (n,), or None. Rows that were
-    tiny then are scaled by the power of two that brought their RMS near 1 (a hint:
-    exact whatever it is). Rows that still under- or overflow, or come out tiny, are
-    summed again after scaling each by the power of two that brings its largest entry
-    into [0.5, 1).
-    """
-    if a.dtype == np.float64:
-        out64: F64 = dots(a).astype(np.float64)
-        return out64
+@_compiled
+def _moments(
+    a: Array, bits: NDArray[np.signedinteger[Any]], mask: Any, out: F64, peak: NDArray[Any]
+) -> None:
     n, m = a.shape
-    tiny = None
-    if previous is not None and previous.shape == (n,):
-        tiny = (previous > 0.0) & (previous < _TINY_MEAN_SQUARE * m)
-        if not tiny.any():
-            tiny = None
-    if tiny is None:
-        out: F64 = dots(a).astype(np.float64)
-    else:
-        assert previous is not None
-        shift = np.minimum(-np.frexp(np.sqrt(previous / m))[1], _MAX_SHIFT).astype(np.int64)
-        edges = np.flatnonzero(np.diff(tiny.astype(np.int8))) + 1
-        if edges.size < _MAX_RUNS:
-            # Contiguous runs of rows: tiny layers are usually neighbours (the input end).
-            out = np.empty(n)
-            for start, stop in zip([0, *edges], [*edges, n], strict=True):
-                if tiny[start]:
-                    out[start:stop] = _scaled_sumsq(a[start:stop], shift[start:stop])
-                else:
-                    out[start:stop] = dots(a[start:stop])
-        else:
-            # Scattered tiny rows (examples the network already fits): all rows, then
-            # those again, scaled; a copy of the tiny rows only.
-            out = dots(a).astype(np.float64)
-            rows = np.flatnonzero(tiny)
-            out[rows] = _scaled_sumsq(a[rows], shift[rows])
-    # Tiny rows lost their smallest squares to underflow (the first record has no hint):
-    # summed again, they become hinted rows at the next record.
-    suspect = ~np.isfinite(out) | (out < _TINY_MEAN_SQUARE * m)
-    if tiny is not None:
-        suspect &= ~tiny | (out == 0.0) | ~np.isfinite(out)
-    bad = np.flatnonzero(suspect)
-    if bad.size:
-        # Row maxima of the whole array are two fast passes and copy nothing; rows that
-        # are exactly zero (layers that never moved) then cost nothing more.
-        peak = max_abs(a)[bad].astype(np.float64)
-        ok = np.isfinite(peak) & (peak > 0.0)  # NaN stays NaN; an all-zero row stays 0
-        if ok.any():
-            shift = np.minimum(-np.frexp(peak[ok])[1], _MAX_SHIFT).astype(np.int64)
-            out[bad[ok]] = _scaled_sumsq(a[bad[ok]], shift)
+    for i in range(n):
+        s = 0.0
+        q = 0.0
+        p = mask ^ mask
+        for j in range(m):
+            x = np.float64(a[i, j])
+            s += x
+            q += x * x
+            p = max(p, bits[i, j] & mask)
+        out[i, 0] = s
+        out[i, 1] = q
+        peak[i] = p
+
+
+@_compiled
+def _sumsq(a: Array, out: F64) -> None:
+    n, m = a.shape
+    for i in range(n):
+        q = 0.0
+        for j in range(m):
+            x = np.float64(a[i, j])
+            q += x * x
+        out[i] = q
+
+
+@_compiled
+def _weight_sumsq(w: Array, w0: Array, out: F64) -> None:
+    n, m = w.shape
+    for i in range(n):
+        q = 0.0
+        d = 0.0
+        for j in range(m):
+            x = np.float64(w[i, j])
+            y = x - np.float64(w0[i, j])
+            q += x * x
+            d += y * y
+        out[i, 0] = q
+        out[i, 1] = d
+
+
+@_compiled
+def _output_moments(h: Array, centre: float, radius: float, out: F64) -> None:
+    n, batch, width = h.shape
+    alive = np.empty(width, dtype=np.bool_)
+    for i in range(n):
+        alive[:] = False
+        s = 0.0
+        q = 0.0
+        tails = 0
+        for b in range(batch):
+            for j in range(width):
+                v = h[i, b, j]
+                x = np.float64(v)
+                s += x
+                q += x * x
+                tails += int(abs(x - centre) > radius)
+                alive[j] |= v != 0
+        out[i, 0] = s
+        out[i, 1] = q
+        out[i, 2] = tails
+        out[i, 3] = width - np.count_nonzero(alive)
+
+
+def moments(a: Array) -> F64:
+    """Per row of ``a`` (n, m): its sum, sum of squares and largest magnitude, (n, 3).
+
+    A row holding NaN has NaN for all three; one holding +-inf (and no NaN), an infinite
+    sum of squares and peak.
+    """
+    bits_type, mask = _BITS[a.dtype]
+    out = np.empty((a.shape[0], 3))
+    peak = np.empty(a.shape[0], dtype=bits_type)
+    _moments(a, a.view(bits_type), bits_type(mask), out, peak)
+    out[:, 2] = peak.view(a.dtype)
     return out
 
 
-def _blocks(n: int, m: int) -> tuple[int, int]:
-    """(p, g): view n rows of m as n * p sub-rows of m / p, taken g sub-rows at a time."""
-    p = 1
-    if m > CHUNK:
-        least = -(-m // CHUNK)
-        p = next((q for q in range(least, 64 * least) if m % q == 0), 1)
-    return p, max(1, CHUNK // (m // p))
+def sumsq(a: Array) -> F64:
+    """Per row of ``a`` (n, m): the sum of its squares, (n,)."""
+    out = np.empty(a.shape[0])
+    _sumsq(a, out)
+    return out
 
 
-def weight_sumsq(w: Array, w0: Array, scratch: Array) -> tuple[F64, F64]:
-    """Row-wise sums of squares of w and of w - w0, (n, m) each, in one read of both.
+def weight_sumsq(w: Array, w0: Array) -> tuple[F64, F64]:
+    """Per row of ``w`` and ``w0`` (n, m) each: sum of squares of w and of w - w0, (n,) each.
 
-    Blocks of at most ``CHUNK`` elements of ``w - w0`` go through ``scratch`` (at least
-    ``CHUNK`` elements of w's dtype): no weight-sized temporary. Rows whose squares
-    under- or overflow are summed again by ``sumsq`` (a copy, in that rare case only).
+    ``w - w0`` is formed in float64, element by element: no weight-sized temporary, and a
+    change below float32's resolution is not lost to rounding.
     """
-    n, m = w.shape
-    p, g = _blocks(n, m)
-    rows = n * p
-    sub_w, sub_w0 = w.reshape(rows, m // p), w0.reshape(rows, m // p)
-    norm2, diff2 = np.empty(rows), np.empty(rows)
-    # Sub-rows whose change is exactly 0 (layers the updates no longer move, common
-    # where gradients vanish), checked while the block is in cache: no re-sum for them.
-    unmoved = np.zeros(rows, dtype=bool)
-    for i in range(0, rows, g):
-        block = sub_w[i : i + g]
-        d = scratch[: block.size].reshape(block.shape)
-        np.subtract(block, sub_w0[i : i + g], out=d)
-        norm2[i : i + g] = dots(block)
-        change = diff2[i : i + g] = dots(d)
-        zero = np.flatnonzero(change == 0.0)
-        if zero.size:
-            unmoved[i + zero] = ~d[zero].any(axis=1)
-    norm2 = norm2.reshape(n, p).sum(axis=1)
-    diff2 = diff2.reshape(n, p).sum(axis=1)
-    if w.dtype != np.float64:
-        for k in np.flatnonzero(~np.isfinite(norm2) | (norm2 == 0.0)):
-            norm2[k] = sumsq(w[k : k + 1])[0]
-        still = unmoved.reshape(n, p).all(axis=1)
-        for k in np.flatnonzero((~np.isfinite(diff2) | (diff2 == 0.0)) & ~still):
-            diff2[k] = sumsq((w[k] - w0[k])[None])[0]
-    return norm2, diff2
+    out = np.empty((w.shape[0], 2))
+    _weight_sumsq(w, w0, out)
+    return out[:, 0], out[:, 1]
+
+
+def output_moments(h: Array, saturation: tuple[float, float] | None) -> F64:
+    """Per layer of a stack of outputs ``h`` (n, batch, width), (n, 4): sum, sum of squares,
+    entries in the flat tails ``|h - centre| > radius`` (0 when ``saturation`` is None),
+    and units that are 0 for every example (dead)."""
+    centre, radius = saturation if saturation is not None else (0.0, np.inf)
+    out = np.empty((h.shape[0], 4))
+    _output_moments(h, centre, radius, out)
+    return out

@@ -18,7 +18,6 @@ from numpy.typing import NDArray
 from core.nn import INITIALISERS, MLP, make_activation, softmax_cross_entropy
 from core.spec import LAYER_STATS, ExperimentSpec
 from core.stats import HISTOGRAM_RANGE, Recorder, profile_summary
-from core.stats_kernels import CHUNK, sumsq, weight_sumsq
 from core.train import Run, build_network, run_experiment
 
 Arr = NDArray[np.floating]
@@ -377,69 +376,3 @@ def test_tiny_but_nonzero_float32_gradients_give_nonzero_norms() -> None:
     assert v["grad_norm"] == pytest.approx(1e-25 * np.sqrt(11), rel=1e-5)  # 11 of 12 entries
     assert v["backprop_norm"] == pytest.approx(3e-30 * 2, rel=1e-5)  # sqrt(4 units)
     assert v["grad_max_abs"] == pytest.approx(1e-25, rel=1e-6)
-
-
-def _sumsq64(a: Arr) -> NDArray[np.float64]:
-    a64 = a.astype(np.float64)
-    out: NDArray[np.float64] = (a64 * a64).sum(axis=1)
-    return out
-
-
-@pytest.mark.parametrize("exponent", [-149, -140, -126, -90, -72, -40, 0, 40])
-def test_sumsq_of_float32_rows_of_any_magnitude_matches_float64(exponent: int) -> None:
-    # Subnormal entries (2**-149 .. 2**-126): their scaling must not overflow float32; entries
-    # of 2**-72: their squares are subnormal, summed at a fraction of float32 precision.
-    rng = np.random.default_rng(exponent + 200)
-    a = (np.ldexp(1.0, exponent) * rng.uniform(1.0, 4.0, size=(3, 40))).astype(np.float32)
-    want = _sumsq64(a)
-    assert np.all(want > 0.0)
-    np.testing.assert_allclose(sumsq(a), want, rtol=1e-5)
-
-
-@pytest.mark.parametrize("hint_exponent", [-200, -100, 0, 100])
-def test_sumsq_with_any_hint_still_matches_float64(hint_exponent: int) -> None:
-    # The previous record's magnitude is a hint only: a wrong one must not change the result.
-    rng = np.random.default_rng(7)
-    a = rng.standard_normal((4, 64)).astype(np.float32)
-    a[0] *= np.float32(1e-30)
-    a[1] *= np.float32(1e30)
-    previous = np.full(4, np.ldexp(1.0, hint_exponent))
-    with np.errstate(over="ignore"):  # the squares of 1e30 overflow before they are re-summed
-        out = sumsq(a, previous)
-    np.testing.assert_allclose(out, _sumsq64(a), rtol=1e-5)
-
-
-def test_sumsq_hint_keeps_zero_rows_zero_and_nan_rows_nan() -> None:
-    a = np.zeros((3, 8), dtype=np.float32)
-    a[1, 2] = np.nan
-    a[2, 0] = np.float32(1e-40)
-    out = sumsq(a, np.full(3, 1e-80))
-    assert out[0] == 0.0
-    assert math.isnan(out[1])
-    assert out[2] == pytest.approx(1e-80, rel=1e-3)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(3, 100), (2, 3 * 2**15), (2, 2**15 + 7)])
-def test_weight_sumsq_equals_both_definitions(shape: tuple[int, int], dtype: type) -> None:
-    # Rows longer than a block are split; one row equals its start (no change) exactly.
-    rng = np.random.default_rng(3)
-    w0: Arr = rng.standard_normal(shape).astype(dtype)
-    w: Arr = w0 + rng.standard_normal(shape).astype(dtype) * dtype(1e-3)
-    w[0] = w0[0]
-    scratch: Arr = np.empty(CHUNK, dtype=dtype)
-    norm2, diff2 = weight_sumsq(w, w0, scratch)
-    np.testing.assert_allclose(norm2, _sumsq64(w), rtol=1e-5)
-    np.testing.assert_allclose(diff2, _sumsq64(w - w0), rtol=1e-5)
-    assert diff2[0] == 0.0
-
-
-def test_weight_sumsq_of_a_vanishing_float32_change_is_not_zero() -> None:
-    w0 = np.ones((2, 50), dtype=np.float32)
-    w = w0.copy()
-    w[1, 3] = np.nextafter(np.float32(1.0), np.float32(2.0))  # a change of 2**-23
-    w0[1, 4] = np.float32(1e-30)
-    w[1, 4] = np.float32(2e-30)  # squares of 1e-30 underflow in float32
-    _, diff2 = weight_sumsq(w, w0, np.empty(CHUNK, dtype=np.float32))
-    assert diff2[0] == 0.0
-    assert diff2[1] == pytest.approx(_sumsq64(w - w0)[1], rel=1e-5)
