@@ -101,6 +101,7 @@ class Recorder:
         self._weight_norm = np.zeros(L)
         self._grad_norm = np.zeros(L)
         self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
+        self._widths = np.array([W.shape[1] for W in net.W.views[:-1]], dtype=np.float64)
         #: Entries of each layer's output (batch x width), per batch size.
         self._output_sizes: dict[int, F64] = {}
         self.bn_values: dict[str, F64] | None = None
@@ -138,8 +139,7 @@ class Recorder:
         v["weight_norm"][r] = self._weight_norm
         v["weight_change"][r] = np.sqrt(change2) / self._w0_norm
 
-        self._activations(r, ws)
-        self._per_example(r, ws)
+        self._per_example(r, ws, self._activations(r, ws))
         if self.bn_values is not None:
             bn = self.bn_values
             bn["gamma_grad_norm"][r] = np.sqrt(per_layer(net.dgamma, sumsq))
@@ -148,32 +148,37 @@ class Recorder:
         if step in self.histogram_steps:
             self.histogram(step)
 
-    def _activations(self, r: int, ws: Workspace) -> None:
+    def _activations(self, r: int, ws: Workspace) -> F64:
+        """The output statistics of record r, from one read of each layer's outputs.
+
+        Returns each hidden output's per-example sums of squares, (depth, batch): they are
+        the next layer's input norms, which ``_per_example`` then need not read again.
+        """
         v, H, logits = self.values, ws.H, ws.Z.views[-1]
         size = self._output_sizes.get(ws.batch)
         if size is None:
             size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
             self._output_sizes[ws.batch] = size
-        # One read of each hidden layer's outputs: sums, squares, tails and dead units.
-        hidden = np.concatenate([output_moments(stack, self.act.saturation) for _, stack in H.runs])
-        out = moments(logits.reshape(1, -1))
-        sums = np.append(hidden[:, 0], out[0, 0])
-        mean = sums / size
+        parts = [output_moments(stack, self.act.saturation) for _, stack in H.runs]
+        hidden = np.concatenate([p[0] for p in parts])
+        out = moments(logits.reshape(1, -1))[0]
+        mean = np.append(hidden[:, 0], out[0]) / size
         v["activation_mean"][r] = mean
-        v["activation_std"][r] = np.sqrt(
-            np.maximum(np.append(hidden[:, 1], out[0, 1]) / size - mean * mean, 0.0)
-        )
-        # The output layer (logits) neither saturates nor dies.
-        v["saturation"][r] = np.append(hidden[:, 2] / size[:-1], 0.0)
-        widths = np.array([h.shape[1] for h in H.views], dtype=np.float64)
-        dead = hidden[:, 3] / widths if self.act.can_die else np.zeros(len(widths))
-        v["dead_fraction"][r] = np.append(dead, 0.0)
+        squares = np.append(hidden[:, 1], out[1])
+        v["activation_std"][r] = np.sqrt(np.maximum(squares / size - mean * mean, 0.0))
+        # The output layer (the logits) neither saturates nor dies.
+        v["saturation"][r, :-1] = hidden[:, 2] / size[:-1]
+        v["saturation"][r, -1] = 0.0
+        v["dead_fraction"][r, :-1] = hidden[:, 3] / self._widths if self.act.can_die else 0.0
+        v["dead_fraction"][r, -1] = 0.0
+        return np.concatenate([p[1] for p in parts])
 
-    def _per_example(self, r: int, ws: Workspace) -> None:
+    def _per_example(self, r: int, ws: Workspace, output_rows: F64) -> None:
         """backprop_norm, derivative_rms, example_grad_rms and grad_snr of record r.
 
         Per-example norms come from row sums of squares of the (batch, width) arrays that
         forward and backward already hold: one pass per array, nothing per example.
+        ``output_rows``: the hidden outputs' per-example sums of squares, (depth, batch).
         """
         net, v, B = self.net, self.values, ws.batch
         # One pass over dZ gives every example's |delta_b|^2, (layers, batch).
@@ -181,7 +186,11 @@ class Recorder:
             [sumsq(stack.reshape(-1, stack.shape[-1])).reshape(-1, B) for _, stack in ws.dZ.runs]
         )
         v["backprop_norm"][r] = np.sqrt(delta2.sum(axis=1) / B)
-        input2 = np.stack([sumsq(d.x) for d in net.dense])
+        # Layer l's input is h_{l-1} unless a residual block ends at l - 1 (then the sum S).
+        input2 = np.empty_like(delta2)
+        for l, d in enumerate(net.dense):
+            x = d.x
+            input2[l] = output_rows[l - 1] if l and x is ws.H.views[l - 1] else sumsq(x)
         per_example = input2 * delta2 * float(B * B)  # ||g_b||^2, (layers, batch)
         mean_sq = per_example.mean(axis=1)
         v["example_grad_rms"][r] = np.sqrt(mean_sq)

@@ -89,15 +89,15 @@ def _weight_sumsq(w: Array, w0: Array, out: F64) -> None:
 
 
 @_compiled
-def _output_moments(h: Array, centre: float, radius: float, out: F64) -> None:
+def _output_moments(h: Array, centre: float, radius: float, out: F64, rows: F64) -> None:
     n, batch, width = h.shape
     alive = np.empty(width, dtype=np.bool_)
     for i in range(n):
         alive[:] = False
         s = 0.0
-        q = 0.0
         tails = 0
         for b in range(batch):
+            q = 0.0
             for j in range(width):
                 v = h[i, b, j]
                 x = np.float64(v)
@@ -105,8 +105,9 @@ def _output_moments(h: Array, centre: float, radius: float, out: F64) -> None:
                 q += x * x
                 tails += int(abs(x - centre) > radius)
                 alive[j] |= v != 0
+            rows[i, b] = q
         out[i, 0] = s
-        out[i, 1] = q
+        out[i, 1] = rows[i].sum()
         out[i, 2] = tails
         out[i, 3] = width - np.count_nonzero(alive)
 
@@ -143,11 +144,15 @@ def weight_sumsq(w: Array, w0: Array) -> tuple[F64, F64]:
     return out[:, 0], out[:, 1]
 
 
-def output_moments(h: Array, saturation: tuple[float, float] | None) -> F64:
-    """Per layer of a stack of outputs ``h`` (n, batch, width), (n, 4): sum, sum of squares,
-    entries in the flat tails ``|h - centre| > radius`` (0 when ``saturation`` is None),
-    and units that are 0 for every example (dead)."""
+def output_moments(h: Array, saturation: tuple[float, float] | None) -> tuple[F64, F64]:
+    """Per layer of a stack of outputs ``h`` (n, batch, width), in one read of it.
+
+    Returns ``(n, 4)``: sum, sum of squares, entries in the flat tails
+    ``|h - centre| > radius`` (0 when ``saturation`` is None) and units that are 0 for
+    every example (dead); and ``(n, batch)``: each example's sum of squares.
+    """
     centre, radius = saturation if saturation is not None else (0.0, np.inf)
-    out = np.empty((h.shape[0], 4))
-    _output_moments(h, centre, radius, out)
-    return out
+    n, batch, _ = h.shape
+    out, rows = np.empty((n, 4)), np.empty((n, batch))
+    _output_moments(h, centre, radius, out, rows)
+    return out, rows

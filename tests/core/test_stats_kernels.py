@@ -117,7 +117,8 @@ def test_output_moments_equal_their_definitions(
     h[0, 3, 2] = 0.995  # tails on both sides
     h[0, 4, 2] = -0.995
     h[0, 5, 2] = 0.005
-    got = output_moments(h, saturation)
+    got, rows = output_moments(h, saturation)
+    np.testing.assert_allclose(rows, (h.astype(np.float64) ** 2).sum(axis=2), rtol=1e-12)
     h64 = h.astype(np.float64).reshape(3, -1)
     np.testing.assert_allclose(got[:, 0], h64.sum(axis=1), rtol=1e-12)
     np.testing.assert_allclose(got[:, 1], (h64 * h64).sum(axis=1), rtol=1e-12)
