@@ -109,7 +109,6 @@ class Recorder:
             self.bn_values = {k: np.full((capacity, net.depth), np.nan) for k in BN_STATS}
         #: Records before this one hold NaN for every non-finite value (see ``_settle``).
         self._settled = 0
-        self._ones_arrays: dict[int, dict[tuple[int, ...], NDArray[np.floating]]] = {}
 
     @property
     def n(self) -> int:
@@ -205,23 +204,12 @@ class Recorder:
     def _derivative_rms(self, ws: Workspace) -> F64:
         """sqrt(mean phi'(u)^2) per hidden layer, NaN for the output layer: (layers,)."""
         out = np.full(self.net.n_layers, np.nan)
-        ones = self._ones_like(ws)
         for l, u in enumerate(ws.U):
-            # backward is called with dh = 1, so it writes phi'(u) into the scratch pair;
-            # after backward (the record's moment) those buffers are free.
+            # After backward (the record's moment) the scratch pair of u's shape is free.
             tmp, d = ws.tmp[u.shape]
-            self.act.backward(u, ws.H.views[l], ones[u.shape], d, tmp)
+            self.act.slope(u, ws.H.views[l], d, tmp)
             out[l] = math.sqrt(float(sumsq(d.reshape(1, -1))[0]) / d.size)
         return out
-
-    def _ones_like(self, ws: Workspace) -> dict[tuple[int, ...], NDArray[np.floating]]:
-        """Arrays of ones shaped like each hidden layer's output, made once per batch size."""
-        ones = self._ones_arrays.get(ws.batch)
-        if ones is None:
-            shapes = {u.shape for u in ws.U}
-            ones = {s: np.ones(s, dtype=self.net.dtype) for s in shapes}
-            self._ones_arrays[ws.batch] = ones
-        return ones
 
     def record_update(self, delta: NDArray[np.floating], grad_scale: float | None = None) -> None:
         """||delta W|| / ||W|| for the update about to be applied at the last record.

@@ -1,10 +1,10 @@
 """Activation functions with their exact derivatives, forward and backward side by side.
 
 Every function works in place on preallocated buffers: ``forward(z, out)`` writes
-``phi(z)`` into ``out``; ``backward(z, h, dh, out, tmp)`` writes ``dh * phi'(z)`` into
-``out``, given ``h = phi(z)`` from the forward pass (many derivatives are cheapest
-from ``h``) and a scratch buffer ``tmp`` it may overwrite. All arrays have the same
-shape, typically ``(batch, width)``.
+``phi(z)`` into ``out``; ``slope(z, h, out, tmp)`` writes ``phi'(z)`` into ``out``, given
+``h = phi(z)`` from the forward pass (many derivatives are cheapest from ``h``) and a
+scratch buffer ``tmp`` it may overwrite; ``backward(z, h, dh, out, tmp)`` writes
+``dh * phi'(z)``. All arrays have the same shape, typically ``(batch, width)``.
 
 ``derivative(z)`` allocates and is for plots, theory and tests, not the hot path.
 """
@@ -40,15 +40,20 @@ class ActivationFunction:
     def forward(self, z: Array, out: Array) -> Array:
         raise NotImplementedError
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
+        """phi'(z) into ``out`` (the recorder's derivative_rms reads it alone)."""
         raise NotImplementedError
+
+    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+        self.slope(z, h, out, tmp)
+        out *= dh
+        return out
 
     def __call__(self, z: Array) -> Array:
         return self.forward(z, np.empty_like(z))
 
     def derivative(self, z: Array) -> Array:
-        h = self(z)
-        return self.backward(z, h, np.ones_like(z), np.empty_like(z), np.empty_like(z))
+        return self.slope(z, self(z), np.empty_like(z), np.empty_like(z))
 
 
 class Sigmoid(ActivationFunction):
@@ -61,10 +66,9 @@ class Sigmoid(ActivationFunction):
     def forward(self, z: Array, out: Array) -> Array:
         return _sigmoid(z, out)
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         np.subtract(1.0, h, out=out)
         out *= h
-        out *= dh
         return out
 
 
@@ -78,10 +82,9 @@ class Tanh(ActivationFunction):
     def forward(self, z: Array, out: Array) -> Array:
         return np.tanh(z, out=out)
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         np.multiply(h, h, out=out)
         np.subtract(1.0, out, out=out)
-        out *= dh
         return out
 
 
@@ -95,10 +98,9 @@ class ReLU(ActivationFunction):
     def forward(self, z: Array, out: Array) -> Array:
         return np.maximum(z, 0.0, out=out)
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
-        # h > 0 exactly where z > 0; the 0/1 mask goes into tmp so nothing is allocated.
-        np.greater(h, 0.0, out=tmp)
-        return np.multiply(dh, tmp, out=out)
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
+        # h > 0 exactly where z > 0: the 0/1 mask.
+        return np.greater(h, 0.0, out=out)
 
 
 class LeakyReLU(ActivationFunction):
@@ -116,12 +118,11 @@ class LeakyReLU(ActivationFunction):
         np.multiply(z, self.a, out=out)
         return np.maximum(z, out, out=out)
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         # phi' = max(1[z > 0], a): exactly 1 or a, by arithmetic (a masked copy is 10-20x
         # slower: its branches follow the signs of z).
-        np.greater(z, 0.0, out=tmp)
-        np.maximum(tmp, self.a, out=tmp)
-        return np.multiply(dh, tmp, out=out)
+        np.greater(z, 0.0, out=out)
+        return np.maximum(out, self.a, out=out)
 
 
 class Swish(ActivationFunction):
@@ -135,13 +136,12 @@ class Swish(ActivationFunction):
         out *= z
         return out
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         # With s = sigma(z) and h = z s:  phi' = s + z s (1 - s) = s (1 - h) + h.
         _sigmoid(z, tmp)
         np.subtract(1.0, h, out=out)
         out *= tmp
         out += h
-        out *= dh
         return out
 
 
@@ -163,7 +163,7 @@ class GELU(ActivationFunction):
         out *= 0.5
         return out
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         # With t = tanh(c (z + a z^3)) and B = 0.5 c z (1 + 3 a z^2):
         # phi' = 0.5 (1 + t) + B (1 - t^2) = (1 + t) (0.5 + B (1 - t)).
         np.multiply(z, z, out=tmp)
@@ -181,7 +181,6 @@ class GELU(ActivationFunction):
         out += 0.5
         np.subtract(2.0, tmp, out=tmp)  # 1 + t
         out *= tmp
-        out *= dh
         return out
 
 
@@ -197,11 +196,10 @@ class ELU(ActivationFunction):
         np.expm1(out, out=out)
         return np.maximum(out, z, out=out)
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         # h + 1 = e^z below zero and exceeds 1 above it, so min(h + 1, 1) is phi'.
         np.add(h, 1.0, out=out)
         np.minimum(out, 1.0, out=out)
-        out *= dh
         return out
 
 
@@ -220,7 +218,7 @@ class SELU(ActivationFunction):
         out *= SELU_SCALE
         return out
 
-    def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
         # Below zero phi' = scale alpha e^z = h + scale alpha; above it, scale. By arithmetic,
         # not a masked copy: min(h, 0) + sa is h + sa below zero and sa above (h > 0 iff
         # z > 0), and sa + (scale - sa) is scale exactly (Sterbenz: scale - sa is exact).
@@ -230,7 +228,6 @@ class SELU(ActivationFunction):
         np.minimum(h, 0.0, out=out)
         out += sa
         out += tmp
-        out *= dh
         return out
 
 
@@ -251,8 +248,12 @@ class Linear(ActivationFunction):
         np.copyto(out, z)
         return out
 
+    def slope(self, z: Array, h: Array, out: Array, tmp: Array) -> Array:
+        out.fill(1.0)
+        return out
+
     def backward(self, z: Array, h: Array, dh: Array, out: Array, tmp: Array) -> Array:
-        np.copyto(out, dh)
+        np.copyto(out, dh)  # dh * 1 without the pass that multiplies
         return out
 
 
