@@ -26,6 +26,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     MPLBACKEND=Agg \
     MPLCONFIGDIR=/tmp/matplotlib \
+    NUMBA_CACHE_DIR=/tmp/numba \
     GRADATLAS_API_HOST=0.0.0.0 \
     GRADATLAS_API_PORT=8000
 RUN groupadd --system --gid 10001 gradatlas \
