@@ -47,7 +47,7 @@ from .nn.stacked import Array, Stacked
 from .result import BN_STATS
 from .run_result import BatchNormArrays, Histograms
 from .spec import LAYER_STATS
-from .stats_kernels import moments, output_moments, sumsq, weight_sumsq
+from .stats_kernels import apply_and_measure, moments, output_moments, sumsq, weight_sumsq
 
 F64 = NDArray[np.float64]
 #: log10 |dLoss/dW| histogram range; values outside (and zeros) land in the end bins.
@@ -69,9 +69,9 @@ class Recorder:
     """Collects the statistics of ``net`` at the steps it is told to record.
 
     Call ``record(step, ws)`` after ``net.backward`` and before the update, then
-    ``record_update(delta)`` with the update about to be applied. Each array a record
-    needs is read once (core/stats_kernels.py), with one exception: a layer's input,
-    read again for the per-example norms.
+    ``apply_update(theta, delta)`` to apply the update and measure the weights with it
+    (``record_weights()`` instead when no update follows). Each array a record needs is
+    read once (core/stats_kernels.py).
     """
 
     def __init__(
@@ -98,7 +98,6 @@ class Recorder:
         self.W0 = net.theta[: net.n_weights].copy()
         self._W0 = flat_views(net, self.W0)
         self._w0_norm = np.sqrt(per_layer(self._W0, sumsq))
-        self._weight_norm = np.zeros(L)
         self._grad_norm = np.zeros(L)
         self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
         self._widths = np.array([W.shape[1] for W in net.W.views[:-1]], dtype=np.float64)
@@ -129,15 +128,6 @@ class Recorder:
         v["grad_mean"][r] = mean
         v["grad_std"][r] = np.sqrt(np.maximum(grad2 / m - mean * mean, 0.0))
         v["grad_max_abs"][r] = peak
-
-        weight2, change2 = np.empty(net.n_layers), np.empty(net.n_layers)
-        for (layers, w), (_, w0) in zip(net.W.runs, self._W0.runs, strict=True):
-            n = w.shape[0]
-            weight2[layers], change2[layers] = weight_sumsq(w.reshape(n, -1), w0.reshape(n, -1))
-        self._weight_norm = np.sqrt(weight2)
-        v["weight_norm"][r] = self._weight_norm
-        v["weight_change"][r] = np.sqrt(change2) / self._w0_norm
-
         self._per_example(r, ws, self._activations(r, ws))
         if self.bn_values is not None:
             bn = self.bn_values
@@ -211,19 +201,41 @@ class Recorder:
             out[l] = math.sqrt(float(sumsq(d.reshape(1, -1))[0]) / d.size)
         return out
 
-    def record_update(self, delta: NDArray[np.floating], grad_scale: float | None = None) -> None:
-        """||delta W|| / ||W|| for the update about to be applied at the last record.
+    def apply_update(self, theta: NDArray[np.floating], delta: NDArray[np.floating]) -> None:
+        """``theta += delta`` after the last record, measuring its weights on the way.
 
-        ``grad_scale``: when the update is known to be ``grad_scale * dLoss/dW`` (plain
-        SGD without weight decay), its norm follows from the gradient's without a pass.
+        Records ``weight_norm`` and ``weight_change`` (of W before the update) and
+        ``update_ratio`` (||delta W|| / ||W||) from the update's own pass over the weights.
         """
-        if grad_scale is not None:
-            update_norm = abs(grad_scale) * self._grad_norm
-        else:
-            update_norm = np.sqrt(per_layer(flat_views(self.net, delta), sumsq))
+        net, r = self.net, len(self.steps) - 1
+        measured = np.empty((net.n_layers, 3))
+        for (layers, w), (_, d), (_, w0) in zip(
+            flat_views(net, theta).runs, flat_views(net, delta).runs, self._W0.runs, strict=True
+        ):
+            n = w.shape[0]
+            measured[layers] = apply_and_measure(
+                w.reshape(n, -1), d.reshape(n, -1), w0.reshape(n, -1)
+            )
+        rest = slice(net.n_weights, None)
+        theta[rest] += delta[rest]
+        weight2, change2, update2 = measured.T
+        self._weights(r, weight2, change2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = update_norm / self._weight_norm
-        self.values["update_ratio"][len(self.steps) - 1] = ratio
+            self.values["update_ratio"][r] = np.sqrt(update2 / weight2)
+
+    def record_weights(self) -> None:
+        """``weight_norm`` and ``weight_change`` of the last record when no update follows
+        (a step whose gradient was not finite); its ``update_ratio`` stays NaN."""
+        net, n = self.net, self.net.n_layers
+        weight2, change2 = np.empty(n), np.empty(n)
+        for (layers, w), (_, w0) in zip(net.W.runs, self._W0.runs, strict=True):
+            k = w.shape[0]
+            weight2[layers], change2[layers] = weight_sumsq(w.reshape(k, -1), w0.reshape(k, -1))
+        self._weights(len(self.steps) - 1, weight2, change2)
+
+    def _weights(self, r: int, weight2: F64, change2: F64) -> None:
+        self.values["weight_norm"][r] = np.sqrt(weight2)
+        self.values["weight_change"][r] = np.sqrt(change2) / self._w0_norm
 
     def histogram(self, step: int) -> None:
         lo, hi = HISTOGRAM_RANGE

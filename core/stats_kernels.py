@@ -28,8 +28,9 @@ from numpy.typing import NDArray
 Array = NDArray[np.floating]
 F64 = NDArray[np.float64]
 _F = TypeVar("_F", bound=Callable[..., None])
-#: Reassociation lets the float64 accumulators vectorise; no flag that assumes away NaN/inf.
-_FASTMATH = {"reassoc", "contract", "nsz"}
+#: Reassociation lets the float64 accumulators vectorise. No flag assumes away NaN, inf or
+#: the sign of zero: ``apply_and_measure`` writes parameters, bit for bit as NumPy's ``+=``.
+_FASTMATH = {"reassoc", "contract"}
 #: Per float dtype: the integer type of its bits and the mask that clears the sign bit.
 #: Magnitudes compare as these integers (NaN above inf), which vectorises where a float
 #: max of |x| does not.
@@ -89,6 +90,28 @@ def _weight_sumsq(w: Array, w0: Array, out: F64) -> None:
 
 
 @_compiled
+def _apply_update(w: Array, d: Array, w0: Array, out: F64) -> None:
+    n, m = w.shape
+    for i in range(n):
+        q = 0.0
+        c = 0.0
+        u = 0.0
+        for j in range(m):
+            x = w[i, j]
+            e = d[i, j]
+            x64 = np.float64(x)
+            y = x64 - np.float64(w0[i, j])
+            e64 = np.float64(e)
+            q += x64 * x64
+            c += y * y
+            u += e64 * e64
+            w[i, j] = x + e  # in w's own precision, as theta += delta
+        out[i, 0] = q
+        out[i, 1] = c
+        out[i, 2] = u
+
+
+@_compiled
 def _output_moments(h: Array, centre: float, radius: float, out: F64, rows: F64) -> None:
     n, batch, width = h.shape
     alive = np.empty(width, dtype=np.bool_)
@@ -142,6 +165,18 @@ def weight_sumsq(w: Array, w0: Array) -> tuple[F64, F64]:
     out = np.empty((w.shape[0], 2))
     _weight_sumsq(w, w0, out)
     return out[:, 0], out[:, 1]
+
+
+def apply_and_measure(w: Array, d: Array, w0: Array) -> F64:
+    """``w += d`` row by row, measuring as it goes, (n, 3): per row of w, d, w0 (n, m) each,
+    the sums of squares of w and of w - w0 before the update, and of the update d.
+
+    The update pass reads w and d and writes w anyway: the weight statistics cost it one
+    more stream (w0), not passes of their own.
+    """
+    out = np.empty((w.shape[0], 3))
+    _apply_update(w, d, w0, out)
+    return out
 
 
 def output_moments(h: Array, saturation: tuple[float, float] | None) -> tuple[F64, F64]:

@@ -198,17 +198,17 @@ class Run:
         if recording:
             rec.record(step, ws)
         if not finite:
+            rec.record_weights()
             self.diverged_at = step
             return loss, right, False
-        scale = 1.0
         clip = self.spec.training.clip_grad_norm
         if clip is not None:
-            scale = clip_global_norm(net.grad, clip, sumsq)
+            clip_global_norm(net.grad, clip, sumsq)
         self.optimizer.update(net.theta, net.grad, out=self.delta)
         if recording:
-            plain = self.optimizer.grad_scale()
-            rec.record_update(self.delta, None if plain is None else plain * scale)
-        net.theta += self.delta
+            rec.apply_update(net.theta, self.delta)
+        else:
+            net.theta += self.delta
         self.step += 1
         return loss, right, True
 

@@ -1,7 +1,7 @@
 """Optimisers over the network's flat parameter array.
 
 ``update(theta, grad, out)`` writes the step ``delta`` into ``out`` without applying
-it, so the recorder can measure ||delta W|| / ||W|| before ``theta += delta``.
+it, so the recorder can measure ||delta W|| / ||W|| as it applies ``theta += delta``.
 Weight decay adds ``weight_decay * W`` to the dense weights' gradient (an L2
 penalty, also under Adam); biases and batch-norm parameters are not decayed.
 """
@@ -27,10 +27,6 @@ class Optimizer:
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
         raise NotImplementedError
 
-    def grad_scale(self) -> float | None:
-        """c where every update is c * grad (so its norm needs no pass), else None."""
-        return None
-
     def _decay(self, theta: Array, grad: Array, scratch: Array) -> None:
         """grad += weight_decay * W on the dense weights; ``scratch`` (theta's shape) is
         overwritten, so no temporary the size of the weights is made."""
@@ -42,9 +38,6 @@ class Optimizer:
 
 class SGD(Optimizer):
     """delta = -lr g."""
-
-    def grad_scale(self) -> float | None:
-        return None if self.weight_decay else -self.lr
 
     def update(self, theta: Array, grad: Array, out: Array) -> Array:
         self._decay(theta, grad, out)

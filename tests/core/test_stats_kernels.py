@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
-from core.stats_kernels import moments, output_moments, sumsq, weight_sumsq
+from core.stats_kernels import apply_and_measure, moments, output_moments, sumsq, weight_sumsq
 
 Arr = NDArray[np.floating]
 F64 = NDArray[np.float64]
@@ -130,3 +130,21 @@ def test_output_moments_equal_their_definitions(
     np.testing.assert_array_equal(got[:, 2], tails)
     np.testing.assert_array_equal(got[:, 3], np.all(h == 0.0, axis=1).sum(axis=1))
     np.testing.assert_array_equal(got[:, 3], [0, 1, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_apply_and_measure_updates_like_numpy_and_measures_before(dtype: type) -> None:
+    rng = np.random.default_rng(5)
+    w0: Arr = rng.standard_normal((4, 300)).astype(dtype)
+    w: Arr = w0 + rng.standard_normal((4, 300)).astype(dtype) * dtype(0.1)
+    d: Arr = rng.standard_normal((4, 300)).astype(dtype) * dtype(1e-3)
+    d[0] = 0.0
+    d[1, :3] = [-0.0, np.float32(1e-40), -w[1, 2]]  # signed zero, subnormal, exact cancel
+    want = w + d
+    before = w.copy()
+    got = apply_and_measure(w, d, w0)
+    assert w.tobytes() == want.tobytes()  # bit for bit what theta += delta gives
+    np.testing.assert_allclose(got[:, 0], _sumsq64(before), rtol=1e-12)
+    np.testing.assert_allclose(got[:, 1], _sumsq64(before.astype(np.float64) - w0), rtol=1e-12)
+    np.testing.assert_allclose(got[:, 2], _sumsq64(d), rtol=1e-12)
+    assert got[0, 2] == 0.0
