@@ -8,6 +8,7 @@ imports none of them nor the frameworks; ``api`` and ``worker`` meet only throug
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -106,6 +107,26 @@ def test_the_engine_imports_numpy_and_the_standard_library_only() -> None:
         if top(name) not in allowed and not (name == "core.nn" or name.startswith("core.nn."))
     ]
     assert bad == []
+
+
+def test_only_the_statistics_kernels_are_compiled() -> None:
+    # numba compiles core/stats_kernels.py and nothing else: the engine stays NumPy, and
+    # the API (which never trains) never loads a compiler.
+    users = sorted(
+        module_name(path)
+        for package in PACKAGES
+        for path in modules(package)
+        if any(top(name) == "numba" for name in imports(path))
+    )
+    assert users == ["core.stats_kernels"]
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, api.app; print('numba' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert loaded == "False"
 
 
 def test_the_spec_imports_no_numpy() -> None:
