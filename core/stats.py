@@ -148,7 +148,8 @@ class Recorder:
         if size is None:
             size = np.array([h.size for h in H.views] + [logits.size], dtype=np.float64)
             self._output_sizes[ws.batch] = size
-        parts = [output_moments(stack, self.act.saturation) for _, stack in H.runs]
+        act = self.act
+        parts = [output_moments(stack, act.saturation, act.can_die) for _, stack in H.runs]
         hidden = np.concatenate([p[0] for p in parts])
         out = moments(logits.reshape(1, -1))[0]
         mean = np.append(hidden[:, 0], out[0]) / size
@@ -158,7 +159,7 @@ class Recorder:
         # The output layer (the logits) neither saturates nor dies.
         v["saturation"][r, :-1] = hidden[:, 2] / size[:-1]
         v["saturation"][r, -1] = 0.0
-        v["dead_fraction"][r, :-1] = hidden[:, 3] / self._widths if self.act.can_die else 0.0
+        v["dead_fraction"][r, :-1] = hidden[:, 3] / self._widths
         v["dead_fraction"][r, -1] = 0.0
         return np.concatenate([p[1] for p in parts])
 

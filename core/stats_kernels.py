@@ -112,27 +112,48 @@ def _apply_update(w: Array, d: Array, w0: Array, out: F64) -> None:
 
 
 @_compiled
-def _output_moments(h: Array, centre: float, radius: float, out: F64, rows: F64) -> None:
+def _output_moments(
+    h: Array,
+    bits: NDArray[np.signedinteger[Any]],
+    mask: Any,
+    tails: tuple[float, float] | None,
+    dies: bool,
+    out: F64,
+    rows: F64,
+    peak: NDArray[Any],
+) -> None:
     n, batch, width = h.shape
-    alive = np.empty(width, dtype=np.bool_)
+    # One inner loop per kind of activation: a loop that tests for both tails and dead
+    # units runs at half the speed of one that tests for one (none saturates and dies).
+    centre, radius = tails if tails is not None else (0.0, 0.0)
     for i in range(n):
-        alive[:] = False
+        peak[:] = 0
         s = 0.0
-        tails = 0
+        k = 0.0
         for b in range(batch):
             q = 0.0
-            for j in range(width):
-                v = h[i, b, j]
-                x = np.float64(v)
-                s += x
-                q += x * x
-                tails += int(abs(x - centre) > radius)
-                alive[j] |= v != 0
+            if tails is not None:
+                for j in range(width):
+                    x = np.float64(h[i, b, j])
+                    s += x
+                    q += x * x
+                    k += 1.0 if abs(x - centre) > radius else 0.0
+            elif dies:
+                for j in range(width):
+                    x = np.float64(h[i, b, j])
+                    s += x
+                    q += x * x
+                    peak[j] = max(peak[j], bits[i, b, j] & mask)
+            else:
+                for j in range(width):
+                    x = np.float64(h[i, b, j])
+                    s += x
+                    q += x * x
             rows[i, b] = q
         out[i, 0] = s
         out[i, 1] = rows[i].sum()
-        out[i, 2] = tails
-        out[i, 3] = width - np.count_nonzero(alive)
+        out[i, 2] = k
+        out[i, 3] = width - np.count_nonzero(peak) if dies else 0.0
 
 
 def moments(a: Array) -> F64:
@@ -179,15 +200,20 @@ def apply_and_measure(w: Array, d: Array, w0: Array) -> F64:
     return out
 
 
-def output_moments(h: Array, saturation: tuple[float, float] | None) -> tuple[F64, F64]:
+def output_moments(
+    h: Array, saturation: tuple[float, float] | None, can_die: bool
+) -> tuple[F64, F64]:
     """Per layer of a stack of outputs ``h`` (n, batch, width), in one read of it.
 
     Returns ``(n, 4)``: sum, sum of squares, entries in the flat tails
-    ``|h - centre| > radius`` (0 when ``saturation`` is None) and units that are 0 for
-    every example (dead); and ``(n, batch)``: each example's sum of squares.
+    ``|h - centre| > radius`` (0 when ``saturation`` is None) and, when ``can_die``,
+    units that are 0 for every example (dead; else 0); and ``(n, batch)``: each
+    example's sum of squares. An activation either saturates or dies, not both.
     """
-    centre, radius = saturation if saturation is not None else (0.0, np.inf)
-    n, batch, _ = h.shape
+    assert saturation is None or not can_die
+    bits_type, mask = _BITS[h.dtype]
+    n, batch, width = h.shape
     out, rows = np.empty((n, 4)), np.empty((n, batch))
-    _output_moments(h, centre, radius, out, rows)
+    peak = np.empty(width, dtype=bits_type)
+    _output_moments(h, h.view(bits_type), bits_type(mask), saturation, can_die, out, rows, peak)
     return out, rows
