@@ -6,6 +6,8 @@
     .venv/bin/python bench/engine.py --scaling c     # the same step on 1 and on 2 threads
     .venv/bin/python bench/engine.py --cost          # step time against depth, width, batch;
                                                      # experiments per hour for examples/*.json
+    .venv/bin/python bench/engine.py --products      # the step's matrix products alone,
+                                                     # NumPy (OpenBLAS) vs PyTorch
 
 BLAS and PyTorch get ``--threads`` threads (default: GRADATLAS_BLAS_THREADS, else 1);
 OpenBLAS chooses its own kernel: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset together
@@ -31,6 +33,7 @@ if any(k in os.environ for k in _PINNED) and _CHILD not in os.environ:
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -162,6 +165,66 @@ def scaling(case: Case, args: argparse.Namespace) -> None:
     )
 
 
+def products(case: Case, lib: str) -> Callable[[], None]:
+    """The step's matrix products alone (forward x W, dW = x^T dz, dx = dz W^T; no dx for
+    the first layer), on float32 buffers made once, in NumPy or in PyTorch."""
+    dims = [FEATURES, *[case.width] * case.depth, CLASSES]
+    rng = np.random.default_rng(0)
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(dims)):
+        x, w, dz = (
+            rng.standard_normal(s).astype(np.float32)
+            for s in ((case.batch, a), (a, b), (case.batch, b))
+        )
+        layers.append((i, x, w, dz, np.empty_like(dz), np.empty_like(w), np.empty_like(x)))
+    if lib == "numpy":
+
+        def step() -> None:
+            for i, x, w, dz, z, dw, dx in layers:
+                np.matmul(x, w, out=z)
+                np.matmul(x.T, dz, out=dw)
+                if i:
+                    np.matmul(dz, w.T, out=dx)
+
+        return step
+    t = [(i, *(torch.from_numpy(a) for a in arrays)) for i, *arrays in layers]
+
+    def torch_products() -> None:
+        for i, x, w, dz, z, dw, dx in t:
+            torch.mm(x, w, out=z)
+            torch.mm(x.T, dz, out=dw)
+            if i:
+                torch.mm(dz, w.T, out=dx)
+
+    return torch_products
+
+
+def products_table(args: argparse.Namespace) -> None:
+    """Per case: the products alone in NumPy and PyTorch, beside PyTorch's whole bare step."""
+    print(
+        f"{'case':5} {'net':24} {'np prod':>8} {'t prod':>8} {'torch':>8} {'np/t prod':>9} "
+        f"{'np prod/torch':>13}"
+    )
+    only = set(filter(None, args.only.split(",")))
+    for case in CASES:
+        if only and case.key not in only:
+            continue
+        med = medians(
+            {
+                "np": products(case, "numpy"),
+                "t": products(case, "torch"),
+                "torch": torch_step(case),
+            },
+            args.rounds,
+            args.seconds,
+        )
+        print(
+            f"{case.key:5} {case.label:24} {med['np'] * 1e3:8.3f} {med['t'] * 1e3:8.3f} "
+            f"{med['torch'] * 1e3:8.3f} {med['np'] / med['t']:9.3f} "
+            f"{med['np'] / med['torch']:13.3f}"
+        )
+
+
 #: The grid of the cost model: each row varies one of depth, width, batch around d20 w256 b128.
 COST_GRID = [
     *(Case(f"d{d}", d, 256, 128, "relu") for d in (5, 10, 20, 40, 80)),
@@ -210,6 +273,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=default_threads)
     parser.add_argument("--scaling", default="", help="a case key: 1 vs 2 threads")
     parser.add_argument("--cost", action="store_true", help="the cost model's grid")
+    parser.add_argument("--products", action="store_true", help="matrix products alone")
     args = parser.parse_args()
     unset = os.environ.get(_CHILD)
     print("unset for this process:", unset or f"nothing ({', '.join(_PINNED)} were not set)")
@@ -217,9 +281,9 @@ def main() -> None:
     if args.scaling:
         scaling(next(c for c in CASES if c.key == args.scaling), args)
         return
-    if args.cost:
+    if args.cost or args.products:
         with threadpool_limits(limits=args.threads, user_api="blas"):
-            cost(args)
+            (cost if args.cost else products_table)(args)
         return
     with threadpool_limits(limits=args.threads, user_api="blas"):
         blas = [
