@@ -187,10 +187,10 @@ def products(case: Case, lib: str) -> Callable[[], None]:
                     np.matmul(dz, w.T, out=dx)
 
         return step
-    t = [(i, *(torch.from_numpy(a) for a in arrays)) for i, *arrays in layers]
+    t = [(i, [torch.from_numpy(a) for a in arrays]) for i, *arrays in layers]
 
     def torch_products() -> None:
-        for i, x, w, dz, z, dw, dx in t:
+        for i, (x, w, dz, z, dw, dx) in t:
             torch.mm(x, w, out=z)
             torch.mm(x.T, dz, out=dw)
             if i:
