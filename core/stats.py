@@ -69,7 +69,7 @@ class Recorder:
     """Collects the statistics of ``net`` at the steps it is told to record.
 
     Call ``record(step, ws)`` after ``net.backward`` and before the update, then
-    ``apply_update(theta, delta)`` to apply the update and measure the weights with it
+    ``apply_update(delta)`` to apply the update and measure the weights with it
     (``record_weights()`` instead when no update follows). Each array a record needs is
     read once (core/stats_kernels.py).
     """
@@ -99,6 +99,9 @@ class Recorder:
         self._W0 = flat_views(net, self.W0)
         self._w0_norm = np.sqrt(per_layer(self._W0, sumsq))
         self._grad_norm = np.zeros(L)
+        #: The update buffer ``apply_update`` was last given, and its weights' views.
+        self._delta: NDArray[np.floating] | None = None
+        self._delta_w = self._W0
         self._sizes = np.array([W.size for W in net.W.views], dtype=np.float64)
         self._widths = np.array([W.shape[1] for W in net.W.views[:-1]], dtype=np.float64)
         #: Entries of each layer's output (batch x width), per batch size.
@@ -202,16 +205,18 @@ class Recorder:
             out[l] = math.sqrt(float(sumsq(d.reshape(1, -1))[0]) / d.size)
         return out
 
-    def apply_update(self, theta: NDArray[np.floating], delta: NDArray[np.floating]) -> None:
-        """``theta += delta`` after the last record, measuring its weights on the way.
+    def apply_update(self, delta: NDArray[np.floating]) -> None:
+        """``net.theta += delta`` after the last record, measuring the weights on the way.
 
         Records ``weight_norm`` and ``weight_change`` (of W before the update) and
         ``update_ratio`` (||delta W|| / ||W||) from the update's own pass over the weights.
         """
-        net, r = self.net, len(self.steps) - 1
+        net, r, theta = self.net, len(self.steps) - 1, self.net.theta
+        if delta is not self._delta:  # the optimiser writes every step into one buffer
+            self._delta, self._delta_w = delta, flat_views(net, delta)
         measured = np.empty((net.n_layers, 3))
         for (layers, w), (_, d), (_, w0) in zip(
-            flat_views(net, theta).runs, flat_views(net, delta).runs, self._W0.runs, strict=True
+            net.W.runs, self._delta_w.runs, self._W0.runs, strict=True
         ):
             n = w.shape[0]
             measured[layers] = apply_and_measure(

@@ -90,7 +90,7 @@ def _weight_sumsq(w: Array, w0: Array, out: F64) -> None:
 
 
 @_compiled
-def _apply_update(w: Array, d: Array, w0: Array, out: F64) -> None:
+def _apply_and_measure(w: Array, d: Array, w0: Array, out: F64) -> None:
     n, m = w.shape
     for i in range(n):
         q = 0.0
@@ -196,7 +196,7 @@ def apply_and_measure(w: Array, d: Array, w0: Array) -> F64:
     more stream (w0), not passes of their own.
     """
     out = np.empty((w.shape[0], 3))
-    _apply_update(w, d, w0, out)
+    _apply_and_measure(w, d, w0, out)
     return out
 
 

@@ -206,7 +206,7 @@ class Run:
             clip_global_norm(net.grad, clip, sumsq)
         self.optimizer.update(net.theta, net.grad, out=self.delta)
         if recording:
-            rec.apply_update(net.theta, self.delta)
+            rec.apply_update(self.delta)
         else:
             net.theta += self.delta
         self.step += 1
