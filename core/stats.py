@@ -30,20 +30,20 @@ grad_snr           ||G||^2 / ((B / (B - 1)) (mean_b ||g_b||^2 - ||G||^2)), G = m
 
 The loss is the batch mean, so dLoss/dz carries a 1/B; ratios between layers do
 not depend on it. Statistics of equal-shaped layers are computed together on
-stacked arrays: a record costs a few NumPy calls per run of layers, not per layer.
+stacked arrays: a record costs a few kernel calls (core/stats_kernels.py) per run of
+layers, each reading its arrays once, and sums in float64.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .nn.activations import ActivationFunction
 from .nn.network import MLP, Workspace, flat_views
-from .nn.stacked import Array, Stacked
 from .result import BN_STATS
 from .run_result import BatchNormArrays, Histograms
 from .spec import LAYER_STATS
@@ -54,15 +54,6 @@ F64 = NDArray[np.float64]
 HISTOGRAM_RANGE = (-16.0, 4.0)
 #: Records that carry a histogram: this many, spread evenly, first and last included.
 HISTOGRAM_RECORDS = 5
-
-
-def per_layer(s: Stacked, kernel: Callable[[Array], F64]) -> F64:
-    """``kernel`` applied to each run of ``s`` flattened to (n, size): (layers, ...).
-
-    Runs hold consecutive layers in order, so their results stack into one per layer.
-    """
-    parts = [kernel(stack.reshape(stack.shape[0], -1)) for _, stack in s.runs]
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 class Recorder:
@@ -97,7 +88,7 @@ class Recorder:
 
         self.W0 = net.theta[: net.n_weights].copy()
         self._W0 = flat_views(net, self.W0)
-        self._w0_norm = np.sqrt(per_layer(self._W0, sumsq))
+        self._w0_norm = np.sqrt(self._W0.per_layer(sumsq))
         self._grad_norm = np.zeros(L)
         #: The update buffer ``apply_update`` was last given, and its weights' views.
         self._delta: NDArray[np.floating] | None = None
@@ -124,7 +115,7 @@ class Recorder:
         net, r, v = self.net, len(self.steps), self.values
         self.steps.append(step)
         m = self._sizes
-        total, grad2, peak = per_layer(net.dW, moments).T
+        total, grad2, peak = net.dW.per_layer(moments).T
         mean = total / m
         self._grad_norm = np.sqrt(grad2)
         v["grad_norm"][r] = self._grad_norm
@@ -134,9 +125,9 @@ class Recorder:
         self._per_example(r, ws, self._activations(r, ws))
         if self.bn_values is not None:
             bn = self.bn_values
-            bn["gamma_grad_norm"][r] = np.sqrt(per_layer(net.dgamma, sumsq))
-            bn["beta_grad_norm"][r] = np.sqrt(per_layer(net.dbeta, sumsq))
-            bn["gamma_norm"][r] = np.sqrt(per_layer(net.gamma, sumsq))
+            bn["gamma_grad_norm"][r] = np.sqrt(net.dgamma.per_layer(sumsq))
+            bn["beta_grad_norm"][r] = np.sqrt(net.dbeta.per_layer(sumsq))
+            bn["gamma_norm"][r] = np.sqrt(net.gamma.per_layer(sumsq))
         if step in self.histogram_steps:
             self.histogram(step)
 

@@ -30,15 +30,14 @@ class Stacked:
     def __len__(self) -> int:
         return len(self.views)
 
-    def per_layer(self, fn: Callable[[Array], NDArray[np.generic]]) -> NDArray[np.float64]:
-        """Apply ``fn`` to each run flattened to ``(n, size)``; gather ``(n_layers,)``.
+    def per_layer(self, fn: Callable[[Array], NDArray[np.float64]]) -> NDArray[np.float64]:
+        """Apply ``fn`` to each run flattened to ``(n, size)``; gather ``(n_layers, ...)``.
 
-        ``fn`` maps an ``(n, size)`` array to ``(n,)`` values, one per layer.
+        ``fn`` maps an ``(n, size)`` array to ``(n, ...)`` values, a row per layer; runs
+        hold consecutive layers in order, so their rows stack into one per layer.
         """
-        out = np.empty(len(self.views), dtype=np.float64)
-        for layers, stack in self.runs:
-            out[layers] = fn(stack.reshape(stack.shape[0], -1))
-        return out
+        parts = [fn(stack.reshape(stack.shape[0], -1)) for _, stack in self.runs]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def runs_of(shapes: Sequence[Shape]) -> list[tuple[slice, Shape]]:
