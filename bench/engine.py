@@ -199,16 +199,19 @@ def products(case: Case, lib: str) -> Callable[[], None]:
     return torch_products
 
 
+def selected(args: argparse.Namespace) -> list[Case]:
+    """The cases ``--only`` names (all of them without it)."""
+    only = set(filter(None, args.only.split(",")))
+    return [case for case in CASES if not only or case.key in only]
+
+
 def products_table(args: argparse.Namespace) -> None:
     """Per case: the products alone in NumPy and PyTorch, beside PyTorch's whole bare step."""
     print(
         f"{'case':5} {'net':24} {'np prod':>8} {'t prod':>8} {'torch':>8} {'np/t prod':>9} "
         f"{'np prod/torch':>13}"
     )
-    only = set(filter(None, args.only.split(",")))
-    for case in CASES:
-        if only and case.key not in only:
-            continue
+    for case in selected(args):
         med = medians(
             {
                 "np": products(case, "numpy"),
@@ -301,10 +304,7 @@ def main() -> None:
             f"{'ours/t':>7} {'ours/t+s':>8} {'bare/t':>7} {'t stats%':>8} {'stats%':>7} "
             f"{'%peak':>6}"
         )
-        only = set(filter(None, args.only.split(",")))
-        for case in CASES:
-            if only and case.key not in only:
-                continue
+        for case in selected(args):
             engines = {
                 "torch": torch_step(case),
                 "torch_stats": torch_step(case, stats=True),
