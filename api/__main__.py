@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 
-import uvicorn
+from core.threads import limit_blas_threads
 
-from core.settings import Settings, get_settings
+# The API's numeric work (predictions, figures) runs in a thread pool beside other
+# requests: one BLAS thread each. Before NumPy is first imported (api.app imports it).
+limit_blas_threads(1)
+
+import uvicorn  # noqa: E402
+
+from core.settings import Settings, get_settings  # noqa: E402
 
 
 def exposure_error(s: Settings) -> str | None:

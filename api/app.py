@@ -1,4 +1,8 @@
-"""The application factory: ``uvicorn api.app:create_app --factory``."""
+"""The application factory: ``uvicorn api.app:create_app --factory``.
+
+``python -m api`` (api/__main__.py) serves it with one BLAS thread per process; started
+by uvicorn directly, set ``OPENBLAS_NUM_THREADS=1`` the same way (core/threads.py says why).
+"""
 
 from __future__ import annotations
 

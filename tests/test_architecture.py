@@ -8,6 +8,7 @@ imports none of them nor the frameworks; ``api`` and ``worker`` meet only throug
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import tomllib
@@ -182,3 +183,44 @@ def test_no_text_cites_the_developers_notes(cited: str) -> None:
         if cited in line
     ]
     assert hits == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "env", "want"),
+    [
+        ("api.__main__", {}, "1"),
+        ("api.__main__", {"GRADATLAS_BLAS_THREADS": "2"}, "1"),
+        ("worker.celery_app", {}, "1"),
+        ("worker.celery_app", {"GRADATLAS_BLAS_THREADS": "2"}, "2"),
+        ("worker.celery_app", {"OPENBLAS_NUM_THREADS": "3"}, "3"),  # an operator's own choice
+    ],
+)
+def test_each_process_limits_blas_threads_before_numpy_loads(
+    entry: str, env: dict[str, str], want: str
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    clean.pop("GRADATLAS_BLAS_THREADS", None)
+    # What OPENBLAS_NUM_THREADS says at the moment NumPy is first imported: what BLAS reads.
+    code = "\n".join(
+        [
+            "import os, sys",
+            "seen = []",
+            "class Spy:",
+            "    def find_spec(self, name, path=None, target=None):",
+            "        if name == 'numpy' and not seen:",
+            "            seen.append(os.environ.get('OPENBLAS_NUM_THREADS'))",
+            "sys.meta_path.insert(0, Spy())",
+            f"import {entry}",
+            "import numpy",
+            "print(seen[0])",
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == want

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 
-# One BLAS thread per worker process: processes already fill the cores, and BLAS
-# threads on top of them only fight. Must be set before NumPy is first imported,
-# which is why it happens here, in the worker only, and not in core.queue.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, os.environ.get("GRADATLAS_BLAS_THREADS", "1"))
+from core.threads import limit_blas_threads
+
+# One BLAS thread per worker process unless GRADATLAS_BLAS_THREADS says otherwise. Set
+# before NumPy is first imported, which is why it happens here and not in core.queue.
+limit_blas_threads(int(os.environ.get("GRADATLAS_BLAS_THREADS", "1")))
 
 from celery import Celery  # noqa: E402  (after the BLAS variables, on purpose)
 
