@@ -2,9 +2,10 @@
 
 A worker trains one experiment per process, and its processes already fill the cores;
 the API computes predictions and figures in a thread pool, beside other requests. BLAS
-threads on top of either only fight for the same cores: on this project's 2-core machine
-a depth-100 batch-norm prediction took 4.3 s with OpenBLAS's default 2 threads and 0.67 s
-with 1 (small products and factorisations, each paying the threads' hand-off).
+threads on top of either only fight for the same cores: on this project's 2-core machine,
+with the other core busy, a depth-100 batch-norm prediction took 4.3 s with OpenBLAS's
+default 2 threads and 0.67 s with 1 (0.65 s either way when idle): many small products
+and factorisations, each waiting for a thread that is not free.
 """
 
 from __future__ import annotations
