@@ -123,7 +123,7 @@ class AsyncReader:
     async def get_stored(self, exp_id: str, tenant: str | None = None) -> StoredRecord:
         """``get``'s record as stored, its JSON fields unparsed (the status route's read)."""
         with guard():
-            h = await self._batched().hgetall(ExperimentKeys.of(self.prefix, exp_id).record)
+            h = await self._batched().hgetall(ExperimentKeys.record_of(self.prefix, exp_id))
         stored = StoredRecord(h) if h else None
         if stored is None or not owns(stored.tenant, tenant):
             raise not_found("experiment", exp_id)

@@ -28,13 +28,18 @@ import redis
 from redis.connection import parse_url
 
 
+def _bulk(arg: str | int) -> bytes:
+    b = str(arg).encode()
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
 def pack(*args: str | int) -> bytes:
     """One command in RESP: an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = str(a).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(parts)
+    return b"*%d\r\n" % len(args) + b"".join(_bulk(a) for a in args)
+
+
+#: ``HGETALL`` but its key, packed once.
+_HGETALL = b"*2\r\n" + _bulk("HGETALL")
 
 
 class ReplyStream(asyncio.Protocol):
@@ -59,12 +64,16 @@ class ReplyStream(asyncio.Protocol):
 
     def send(self, *args: str | int) -> asyncio.Future[Any]:
         """The reply to one command, once it comes."""
+        return self.send_packed(pack(*args))
+
+    def send_packed(self, command: bytes) -> asyncio.Future[Any]:
+        """``send`` of a command already in RESP (see ``pack``)."""
         if self.closed:
             raise redis.ConnectionError("Connection closed.")
         future: asyncio.Future[Any] = self._loop.create_future()
         if not self._out:
             self._loop.call_soon(self._flush)
-        self._out.append(pack(*args))
+        self._out.append(command)
         self._waiting.append((future, self._loop.time()))
         if self._timer is None:
             self._timer = self._loop.call_later(self.timeout_s, self._expire)
@@ -154,7 +163,7 @@ class PipelinedReads:
             if stream is None or stream.closed:
                 stream = await self._connect()
             try:
-                reply: list[str] = await stream.send("HGETALL", key)
+                reply: list[str] = await stream.send_packed(_HGETALL + _bulk(key))
             except redis.ConnectionError:
                 if retry:
                     raise
