@@ -158,19 +158,17 @@ class PipelinedReads:
         return url.startswith("redis://") and "connection_class" not in opts
 
     async def hgetall(self, key: str) -> dict[str, str]:
-        for retry in (False, True):
-            stream = self._stream
-            if stream is None or stream.closed:
-                stream = await self._connect()
-            try:
-                reply: list[str] = await stream.send_packed(_HGETALL + _bulk(key))
-            except redis.ConnectionError:
-                if retry:
-                    raise
-                continue  # a connection broken under it (a Redis restart): once more
-            it = iter(reply)
-            return dict(zip(it, it, strict=True))
-        raise AssertionError("unreachable")
+        command = _HGETALL + _bulk(key)
+        stream = self._stream
+        if stream is None or stream.closed:
+            stream = await self._connect()
+        try:
+            reply: list[str] = await stream.send_packed(command)
+        except redis.ConnectionError:
+            # A connection broken under it (a Redis restart): once more, on a new one.
+            reply = await (await self._connect()).send_packed(command)
+        it = iter(reply)
+        return dict(zip(it, it, strict=True))
 
     async def _connect(self) -> ReplyStream:
         async with self._lock:
