@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py            # everything (~2-3 minutes on 2 cores)
     .venv/bin/python bench/api.py --quick    # fewer samples
+    .venv/bin/python bench/api.py --only poll --rounds 7   # status polling only, 7 rounds
 
 Prints, as a markdown table:
   1. submit-to-running latency (median, p99), with an idle worker;
