@@ -137,12 +137,14 @@ async def get_experiment(request: Request) -> Response:
     # and no dependencies or parameters for FastAPI to resolve (they cost as much as the
     # rest of the request): the id is read from the path as routed.
     experiment_id: str = request.path_params["experiment_id"]
-    cache: ViewCache = request.app.state.view_cache
-    tenant: str | None = getattr(request.state, "tenant", None)  # as api.deps.get_tenant
+    state = request.app.state
+    cache: ViewCache = state.view_cache
+    # Set by api.access on every /v1 request (what api.deps.get_tenant reads).
+    tenant: str | None = request.scope.get("state", {}).get("tenant")
     view = cache.get(experiment_id)
     if view is None:
         # Read after the request arrived; the stored JSON spliced in (api/views.py).
-        reader: AsyncReader = request.app.state.reader
+        reader: AsyncReader = state.reader
         record = await reader.get_stored(experiment_id, tenant)
         body = experiment_json(record)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
