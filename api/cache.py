@@ -37,15 +37,12 @@ class ViewCache:
             return None
         return entry
 
-    def put(
-        self, exp_id: str, body: bytes, etag: str | None, *, tenant: str | None = None
-    ) -> CachedView:
-        entry = CachedView(body, etag, time.monotonic() + self.ttl_s, tenant)
-        if self.ttl_s > 0:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()  # rare; cheaper than tracking recency
-            self._entries[exp_id] = entry
-        return entry
+    def put(self, exp_id: str, body: bytes, etag: str | None, *, tenant: str | None = None) -> None:
+        if self.ttl_s <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # rare; cheaper than tracking recency
+        self._entries[exp_id] = CachedView(body, etag, time.monotonic() + self.ttl_s, tenant)
 
     def drop(self, exp_id: str) -> None:
         self._entries.pop(exp_id, None)

@@ -39,5 +39,10 @@ def accepted(
 
 def if_none_match(request: Request) -> list[str]:
     """The ETags of ``If-None-Match``, weak ones compared as strong (RFC 9110 § 13.1.2)."""
-    header = request.headers.get("if-none-match", "")
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+    # The first such header, as ``request.headers.get`` reads it, without building the
+    # headers object (status polling asks this on every request).
+    for name, value in request.scope["headers"]:
+        if name == b"if-none-match":
+            header = value.decode("latin-1")
+            return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
+    return []

@@ -17,10 +17,12 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any, cast, overload
 
 from core.result import Diagnosis, Summary
-from core.store import ExperimentRecord, Page, SweepRecord
+from core.store import ExperimentRecord, Page, StoredRecord, SweepRecord
 from core.store import SweepPage as StoredSweepPage
 from core.views import (
     PLOT_NAMES,
@@ -76,6 +78,50 @@ def experiment_view(r: ExperimentRecord) -> ExperimentView:
             "plots": {n: f"{base}/plots/{n}.png" for n in PLOT_NAMES},
         },
     }
+
+
+#: The links of an experiment as JSON, ``@BASE@`` standing for its escaped path.
+_LINKS_JSON = json.dumps(
+    {
+        "self": "@BASE@",
+        "stats": "@BASE@/stats",
+        "cancel": "@BASE@/cancel",
+        "plots": {n: f"@BASE@/plots/{n}.png" for n in PLOT_NAMES},
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def _iso_json(stored: str) -> str:
+    """A stored time (Unix seconds as text, or empty) as the view writes it."""
+    return f'"{iso(float(stored))}"' if stored else "null"
+
+
+def _text(s: str | None) -> str:
+    """``s`` as ``json.dumps`` writes it (a JSON string, or null)."""
+    return "null" if s is None else encode_basestring_ascii(s)
+
+
+def experiment_json(r: StoredRecord) -> bytes:
+    """The body of ``experiment_view(r.record())``, spliced from the stored text.
+
+    The status-polling path: the record's JSON fields (spec, progress, summary,
+    diagnosis, meta) go into the body as stored, never parsed and dumped again; the
+    same keys and values as :func:`experiment_view`, in the same order.
+    """
+    base = encode_basestring_ascii(f"/v1/experiments/{r.id}")[1:-1]
+    return (
+        f'{{"id": {encode_basestring_ascii(r.id)}, "status": "{r.status}", '
+        f'"spec": {r.spec_json}, "progress": {r.progress_json}, '
+        f'"created_at": {_iso_json(r.field("created_at"))}, '
+        f'"started_at": {_iso_json(r.field("started_at"))}, '
+        f'"finished_at": {_iso_json(r.field("finished_at"))}, '
+        f'"attempts": {r.attempts}, "owner": {_text(r.text("owner"))}, '
+        f'"cancel_requested": {"true" if r.field("cancel_requested_at") else "false"}, '
+        f'"summary": {r.summary_json or "null"}, "diagnosis": {r.diagnosis_json or "null"}, '
+        f'"error": {_text(r.text("error"))}, "meta": {r.meta_json}, '
+        f'"links": {_LINKS_JSON.replace("@BASE@", base)}}}'
+    ).encode()
 
 
 def experiment_page(page: Page[ExperimentRecord]) -> ExperimentPage:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py            # everything (~2-3 minutes on 2 cores)
     .venv/bin/python bench/api.py --quick    # fewer samples
+    .venv/bin/python bench/api.py --only poll --rounds 7   # status polling only, 7 rounds
 
 Prints, as a markdown table:
   1. submit-to-running latency (median, p99), with an idle worker;
@@ -215,9 +216,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer samples, shorter loads")
     p.add_argument("--only", default="", help="comma-separated parts: latency,poll,stats,batch")
+    p.add_argument("--rounds", type=int, help="interleaved polling rounds (default 5; 3 quick)")
+    p.add_argument("--seconds", type=float, help="seconds of load per round (default 5; 3 quick)")
     a = p.parse_args()
     only = set(filter(None, a.only.split(","))) or {"latency", "poll", "stats", "batch"}
     n_lat, secs, n_stats, rounds = (10, 3.0, 10, 3) if a.quick else (50, 5.0, 30, 5)
+    rounds, secs = a.rounds or rounds, a.seconds or secs
     rows: list[tuple[str, str]] = []
     one = two = 0.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -36,7 +35,7 @@ from api.openapi import (
 )
 from api.services import experiments, stats_slices
 from api.services.idempotent import once
-from api.views import experiment_page, experiment_view
+from api.views import experiment_json, experiment_page, experiment_view
 from core.errors import Conflict
 from core.result import ResultDict
 from core.spec import ExperimentSpec
@@ -52,6 +51,18 @@ DOC_QUEUED = json_example({**EXPERIMENT_EXAMPLE, "status": "queued"})
 DOC_IDEMPOTENCY_PENDING = problem_doc(
     409, "Conflict", "A request with this Idempotency-Key is still being handled; retry shortly."
 )
+#: The status route's path parameter in the OpenAPI document, as FastAPI would declare it
+#: for ``experiment_id: str`` (the route reads it from the path itself).
+PATH_ID = {
+    "parameters": [
+        {
+            "in": "path",
+            "name": "experiment_id",
+            "required": True,
+            "schema": {"title": "Experiment Id", "type": "string"},
+        }
+    ]
+}
 
 
 @router.post(
@@ -117,28 +128,37 @@ def list_experiments(
     response_model=ExperimentView,
     summary="One experiment: status, progress, summary, links",
     description="Carries an `ETag` once the experiment is final (answer 304 to `If-None-Match`).",
-    responses={304: NOT_MODIFIED_DOC, 404: DOC_404, 503: DOC_503},
+    # 422 as FastAPI documents it for a route with parameters (the document is unchanged).
+    responses={304: NOT_MODIFIED_DOC, 404: DOC_404, 422: DOC_422, 503: DOC_503},
+    openapi_extra=PATH_ID,
 )
-async def get_experiment(experiment_id: str, request: Request) -> Response:
+async def get_experiment(request: Request) -> Response:
     # The polling hot path: on the event loop (no thread hop), from a short-lived cache,
-    # and no dependencies to resolve (they cost as much as the rest of the request).
-    cache: ViewCache = request.app.state.view_cache
-    tenant: str | None = getattr(request.state, "tenant", None)  # as api.deps.get_tenant
+    # and no dependencies or parameters for FastAPI to resolve (they cost as much as the
+    # rest of the request): the id is read from the path as routed.
+    experiment_id: str = request.path_params["experiment_id"]
+    state = request.app.state
+    cache: ViewCache = state.view_cache
+    # Set by api.access on every /v1 request (what api.deps.get_tenant reads).
+    tenant: str | None = request.scope.get("state", {}).get("tenant")
     view = cache.get(experiment_id)
     if view is None:
-        reader: AsyncReader = request.app.state.reader
-        record = await reader.get(experiment_id, tenant)
-        body = json.dumps(experiment_view(record)).encode()
+        # Read after the request arrived; the stored JSON spliced in (api/views.py).
+        reader: AsyncReader = state.reader
+        record = await reader.get_stored(experiment_id, tenant)
+        body = experiment_json(record)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"' if record.final else None
-        view = cache.put(experiment_id, body, etag, tenant=record.tenant)
-    elif not owns(view.tenant, tenant):
+        cache.put(experiment_id, body, etag, tenant=record.tenant)
+    elif owns(view.tenant, tenant):
+        body, etag = view.body, view.etag
+    else:
         raise not_found("experiment", experiment_id)
-    if view.etag is None:
-        return Response(view.body, media_type=JSON, headers={"Cache-Control": "no-store"})
-    headers = {"Cache-Control": "no-cache", "ETag": view.etag}
-    if view.etag in if_none_match(request):
+    if etag is None:
+        return Response(body, media_type=JSON, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if etag in if_none_match(request):
         return Response(status_code=304, headers=headers)
-    return Response(view.body, media_type=JSON, headers=headers)
+    return Response(body, media_type=JSON, headers=headers)
 
 
 @router.get(

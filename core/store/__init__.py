@@ -11,7 +11,7 @@ from core.store.connection import (
     is_id,
     new_id,
 )
-from core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status
+from core.store.record import FINAL_STATUSES, STATUSES, ExperimentRecord, Status, StoredRecord
 from core.store.recovery import BrokerKeys, Stray
 from core.store.store import Store, StoredResult
 from core.store.sweeps import SweepPage, SweepRecord, SweepStore
@@ -29,6 +29,7 @@ __all__ = [
     "Page",
     "Status",
     "Store",
+    "StoredRecord",
     "StoredResult",
     "Stray",
     "SweepPage",

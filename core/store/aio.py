@@ -4,11 +4,14 @@ The API answers ``GET /v1/experiments/{id}`` and ``.../stats`` on the event
 loop with these, instead of a thread hop per request: polling clients are the
 bulk of the traffic. Writes stay in :class:`Store` (sync, run in threads).
 
-Record reads are pipelined automatically: the ``HGETALL``s that requests issue
-while one batch is in flight go to Redis together as the next batch, one round
-trip (and one wake-up of the event loop) for all of them. Each request still
-reads its record after it arrived, nothing is cached or shared between requests;
-under light load a batch is one read.
+Record reads are pipelined automatically: over a plain ``redis://`` URL, on a
+connection of their own (``pipelined.py``: the reads asked for in one turn of the
+event loop go out in one write, hiredis parses the replies); over another (TLS, a
+Unix socket) through redis-py, the ``HGETALL``s that requests issue while one
+batch is in flight going to Redis together as the next batch. Either way one
+round trip (and one wake-up of the event loop) serves many reads. Each request
+still reads its record after it arrived, nothing is cached or shared between
+requests; under light load a batch is one read.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from core.store.connection import ExperimentKeys, guard
-from core.store.record import ExperimentRecord
+from core.store.pipelined import PipelinedReads
+from core.store.record import ExperimentRecord, StoredRecord
 from core.store.store import RESULT_FIELDS, StoredResult
 from core.store.tenants import not_found, owns
 
@@ -35,6 +39,8 @@ class _Batches:
     running: bool = False
     #: The task sending them (kept: the loop holds only a weak reference to a task).
     task: asyncio.Task[None] | None = None
+    #: Pipelines sent so far.
+    round_trips: int = 0
 
     async def hgetall(self, key: str) -> dict[str, str]:
         future: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
@@ -49,6 +55,7 @@ class _Batches:
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
+                self.round_trips += 1
                 try:
                     async with self.client.pipeline(transaction=False) as pipe:
                         for key, _ in batch:
@@ -74,7 +81,8 @@ class AsyncReader:
     def __init__(self, url: str, *, prefix: str, socket_timeout_s: float = 1.5) -> None:
         self.url, self.prefix, self.timeout = url, prefix, socket_timeout_s
         self._clients: dict[tuple[int, bool], aioredis.Redis] = {}
-        self._batches: dict[int, _Batches] = {}
+        self._batches: dict[int, _Batches | PipelinedReads] = {}
+        self._own_connection = PipelinedReads.serves(url)
 
     def client(self) -> aioredis.Redis:
         """This event loop's client (for other non-blocking parts, as the rate limiter)."""
@@ -97,21 +105,29 @@ class AsyncReader:
             self._clients[key] = client
         return client
 
-    def _batched(self) -> _Batches:
+    def _batched(self) -> _Batches | PipelinedReads:
         loop = id(asyncio.get_running_loop())
         batches = self._batches.get(loop)
         if batches is None:
-            batches = self._batches[loop] = _Batches(self._client(text=True))
+            batches = self._batches[loop] = (
+                PipelinedReads(self.url, socket_timeout_s=self.timeout)
+                if self._own_connection
+                else _Batches(self._client(text=True))
+            )
         return batches
 
     async def get(self, exp_id: str, tenant: str | None = None) -> ExperimentRecord:
         """As ``Store.get_owned``: ``NotFound`` when missing or not ``tenant``'s."""
+        return (await self.get_stored(exp_id, tenant)).record()
+
+    async def get_stored(self, exp_id: str, tenant: str | None = None) -> StoredRecord:
+        """``get``'s record as stored, its JSON fields unparsed (the status route's read)."""
         with guard():
-            h = await self._batched().hgetall(ExperimentKeys.of(self.prefix, exp_id).record)
-        record = ExperimentRecord.from_hash(h) if h else None
-        if record is None or not owns(record.tenant, tenant):
+            h = await self._batched().hgetall(ExperimentKeys.record_of(self.prefix, exp_id))
+        stored = StoredRecord(h) if h else None
+        if stored is None or not owns(stored.tenant, tenant):
             raise not_found("experiment", exp_id)
-        return record
+        return stored
 
     async def result_bytes(self, exp_id: str, tenant: str | None = None) -> StoredResult | None:
         """As ``Store.result_bytes``: None when nothing is recorded yet."""
@@ -127,4 +143,7 @@ class AsyncReader:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        for batches in self._batches.values():
+            if isinstance(batches, PipelinedReads):
+                batches.close()
         self._batches.clear()

@@ -11,8 +11,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -41,8 +40,31 @@ def connect(url: str, *, socket_timeout_s: float = 1.5) -> redis.Redis:
     )
 
 
-@contextmanager
-def guard() -> Iterator[None]:
+class _Guard:
+    """``guard``'s context manager: a class, not a generator, as it runs on every read."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None, tb: Any) -> None:
+        if isinstance(e, redis.ConnectionError | redis.TimeoutError | OSError):
+            what = "timed out" if isinstance(e, redis.TimeoutError | TimeoutError) else "is down"
+            raise StoreUnavailable(
+                f"The store cannot be reached (the connection {what}); retry shortly."
+            ) from e
+        # redis-py raises some of these as subclasses whose message lacks the prefix.
+        if isinstance(e, redis.ResponseError) and (
+            type(e) in _CODES or str(e).startswith(_DOWN_PREFIXES)
+        ):
+            raise StoreUnavailable(_refusal(e)) from e
+
+
+_GUARD = _Guard()
+
+
+def guard() -> _Guard:
     """Turn "Redis is unreachable" errors into ``StoreUnavailable``.
 
     For the sync client and the asyncio one (``with guard(): await ...``): both raise
@@ -50,18 +72,7 @@ def guard() -> Iterator[None]:
     The message is the client's to read, so it names no host, port or password: only
     what went wrong and what to do (an operator finds the details in Redis's own log).
     """
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        what = "timed out" if isinstance(e, redis.TimeoutError | TimeoutError) else "is down"
-        raise StoreUnavailable(
-            f"The store cannot be reached (the connection {what}); retry shortly."
-        ) from e
-    except redis.ResponseError as e:
-        # redis-py raises some of these as subclasses whose message lacks the prefix.
-        if type(e) in _CODES or str(e).startswith(_DOWN_PREFIXES):
-            raise StoreUnavailable(_refusal(e)) from e
-        raise
+    return _GUARD
 
 
 def _refusal(e: redis.ResponseError) -> str:
@@ -135,8 +146,13 @@ class ExperimentKeys:
 
     @classmethod
     def of(cls, prefix: str, exp_id: str) -> ExperimentKeys:
-        h = key(prefix, "exp", check_id(exp_id, "experiment"))
+        h = cls.record_of(prefix, exp_id)
         return cls(h, f"{h}:result", f"{h}:cancel")
+
+    @staticmethod
+    def record_of(prefix: str, exp_id: str) -> str:
+        """Just ``of(prefix, exp_id).record`` (the status route's one key)."""
+        return key(prefix, "exp", check_id(exp_id, "experiment"))
 
 
 class Keyspace:

@@ -14,7 +14,14 @@ from core.store.connection import as_text
 # Declared with the other wire shapes; re-exported here for the store's modules.
 from core.views import FINAL_STATUSES, STATUSES, Status
 
-__all__ = ["FINAL_STATUSES", "STATUSES", "ExperimentRecord", "Status", "parse_status"]
+__all__ = [
+    "FINAL_STATUSES",
+    "STATUSES",
+    "ExperimentRecord",
+    "Status",
+    "StoredRecord",
+    "parse_status",
+]
 
 
 @dataclass(frozen=True)
@@ -61,28 +68,98 @@ class ExperimentRecord:
     @classmethod
     def from_hash(cls, h: Mapping[Any, Any]) -> ExperimentRecord:
         """Build a record from a Redis hash (``HGETALL``: bytes or str)."""
-        d = {as_text(k): as_text(v) for k, v in h.items()}
-        return cls(
-            id=d["id"],
-            spec_json=d["spec"],
-            status=parse_status(d["status"]),
-            progress=json.loads(d.get("progress") or "{}"),
-            created_at=float(d["created_at"]),
-            started_at=_opt_float(d.get("started_at")),
-            finished_at=_opt_float(d.get("finished_at")),
-            attempts=int(d.get("attempts") or 0),
-            error=d.get("error") or None,
-            owner=d.get("owner") or None,
-            summary=_opt_json(d.get("summary")),
-            diagnosis=_opt_json(d.get("diagnosis")),
-            etag=d.get("etag") or None,
-            has_result=d.get("has_result") == "1",
-            cancel_requested_at=_opt_float(d.get("cancel_requested_at")),
-            worker=d.get("worker") or None,
-            meta=json.loads(d.get("meta") or "{}"),
-            lease_until=_opt_float(d.get("lease_until")),
-            dispatched_at=_opt_float(d.get("dispatched_at")),
-            tenant=d.get("tenant") or None,
+        return StoredRecord({as_text(k): as_text(v) for k, v in h.items()}).record()
+
+
+class StoredRecord:
+    """One record's hash as Redis holds it, its JSON-valued fields left as their text.
+
+    What a field means when missing or empty is said here once: ``record()`` parses
+    it into an :class:`ExperimentRecord`, and the status route serves the ``*_json``
+    texts spliced into its body as they are (no parse and re-dump per request).
+    """
+
+    __slots__ = ("h",)
+
+    def __init__(self, h: Mapping[str, str]) -> None:
+        #: The fields, decoded (``HGETALL`` with ``decode_responses``).
+        self.h = h
+
+    @property
+    def id(self) -> str:
+        return self.h["id"]
+
+    @property
+    def status(self) -> Status:
+        return parse_status(self.h["status"])
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def tenant(self) -> str | None:
+        return self.h.get("tenant") or None
+
+    @property
+    def spec_json(self) -> str:
+        return self.h["spec"]
+
+    @property
+    def progress_json(self) -> str:
+        return self.h.get("progress") or "{}"
+
+    @property
+    def summary_json(self) -> str | None:
+        return self.h.get("summary") or None
+
+    @property
+    def diagnosis_json(self) -> str | None:
+        return self.h.get("diagnosis") or None
+
+    @property
+    def meta_json(self) -> str:
+        return self.h.get("meta") or "{}"
+
+    def field(self, name: str) -> str:
+        """A field's text as stored ("" when unset)."""
+        return self.h.get(name, "")
+
+    def time(self, name: str) -> float | None:
+        """``created_at``, ``started_at``, ... as Unix seconds (None when unset)."""
+        return _opt_float(self.h.get(name))
+
+    def text(self, name: str) -> str | None:
+        """A plain text field (``owner``, ``error``, ``worker``...); None when empty."""
+        return self.h.get(name) or None
+
+    @property
+    def attempts(self) -> int:
+        return int(self.h.get("attempts") or 0)
+
+    def record(self) -> ExperimentRecord:
+        text = self.text
+        return ExperimentRecord(
+            id=self.id,
+            spec_json=self.spec_json,
+            status=self.status,
+            progress=json.loads(self.progress_json),
+            created_at=float(self.h["created_at"]),
+            started_at=self.time("started_at"),
+            finished_at=self.time("finished_at"),
+            attempts=self.attempts,
+            error=text("error"),
+            owner=text("owner"),
+            summary=_opt_json(self.summary_json),
+            diagnosis=_opt_json(self.diagnosis_json),
+            etag=text("etag"),
+            has_result=self.h.get("has_result") == "1",
+            cancel_requested_at=self.time("cancel_requested_at"),
+            worker=text("worker"),
+            meta=json.loads(self.meta_json),
+            lease_until=self.time("lease_until"),
+            dispatched_at=self.time("dispatched_at"),
+            tenant=self.tenant,
         )
 
 
