@@ -4,14 +4,11 @@ The API answers ``GET /v1/experiments/{id}`` and ``.../stats`` on the event
 loop with these, instead of a thread hop per request: polling clients are the
 bulk of the traffic. Writes stay in :class:`Store` (sync, run in threads).
 
-Record reads are pipelined automatically: over a plain ``redis://`` URL, on a
-connection of their own (``pipelined.py``: the reads asked for in one turn of the
-event loop go out in one write, hiredis parses the replies); over another (TLS, a
-Unix socket) through redis-py, the ``HGETALL``s that requests issue while one
-batch is in flight going to Redis together as the next batch. Either way one
-round trip (and one wake-up of the event loop) serves many reads. Each request
-still reads its record after it arrived, nothing is cached or shared between
-requests; under light load a batch is one read.
+Record reads are pipelined automatically: the ``HGETALL``s that requests issue
+while one batch is in flight go to Redis together as the next batch, one round
+trip (and one wake-up of the event loop) for all of them. Each request still
+reads its record after it arrived, nothing is cached or shared between requests;
+under light load a batch is one read.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from core.store.connection import ExperimentKeys, guard
-from core.store.pipelined import PipelinedReads
 from core.store.record import ExperimentRecord, StoredRecord
 from core.store.store import RESULT_FIELDS, StoredResult
 from core.store.tenants import not_found, owns
@@ -81,8 +77,7 @@ class AsyncReader:
     def __init__(self, url: str, *, prefix: str, socket_timeout_s: float = 1.5) -> None:
         self.url, self.prefix, self.timeout = url, prefix, socket_timeout_s
         self._clients: dict[tuple[int, bool], aioredis.Redis] = {}
-        self._batches: dict[int, _Batches | PipelinedReads] = {}
-        self._own_connection = PipelinedReads.serves(url)
+        self._batches: dict[int, _Batches] = {}
 
     def client(self) -> aioredis.Redis:
         """This event loop's client (for other non-blocking parts, as the rate limiter)."""
@@ -105,15 +100,11 @@ class AsyncReader:
             self._clients[key] = client
         return client
 
-    def _batched(self) -> _Batches | PipelinedReads:
+    def _batched(self) -> _Batches:
         loop = id(asyncio.get_running_loop())
         batches = self._batches.get(loop)
         if batches is None:
-            batches = self._batches[loop] = (
-                PipelinedReads(self.url, socket_timeout_s=self.timeout)
-                if self._own_connection
-                else _Batches(self._client(text=True))
-            )
+            batches = self._batches[loop] = _Batches(self._client(text=True))
         return batches
 
     async def get(self, exp_id: str, tenant: str | None = None) -> ExperimentRecord:
@@ -143,7 +134,4 @@ class AsyncReader:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
-        for batches in self._batches.values():
-            if isinstance(batches, PipelinedReads):
-                batches.close()
         self._batches.clear()

@@ -376,17 +376,14 @@ def test_the_async_reader_reads_what_the_store_wrote(store: Store, redis_server:
     assert (stored.data, stored.final, stored.etag) == (b"partial", False, None)
 
 
-@pytest.mark.parametrize("own_connection", [True, False], ids=["own-connection", "redis-py"])
 def test_concurrent_async_reads_share_round_trips_and_each_gets_its_own_record(
-    store: Store, redis_server: Any, own_connection: bool
+    store: Store, redis_server: Any
 ) -> None:
     ids = [running(store) for _ in range(20)]
     asked = [*ids, *reversed(ids), "f" * 24, *ids]
 
     async def read() -> tuple[list[ExperimentRecord | BaseException], int]:
         reader = AsyncReader(redis_server.url, prefix=store.prefix)
-        assert reader._own_connection  # a plain redis:// URL
-        reader._own_connection = own_connection  # as for a TLS or Unix-socket URL
         try:
             await reader.get(ids[0])  # connect first: the batches below are the reads
             batches = reader._batched()
