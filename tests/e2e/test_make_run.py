@@ -100,6 +100,13 @@ class RunSh:
         return False
 
     def close(self) -> None:
+        # Ctrl-C first, so run.sh stops what it started, restarted services included (they
+        # run in sessions of their own, which killing run.sh's group would leave behind);
+        # SIGKILL only for what is still there after that.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=60)
         for pgid in (self.proc.pid, *self.groups):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
