@@ -98,6 +98,12 @@ DOC_429 = problem_doc(
     "Too many requests",
     "More than 3000 requests in a minute (GRADATLAS_RATE_LIMIT_PER_MIN); retry in 12 s.",
 )
+#: A figure of an experiment that has no record yet (the plot and compare routes).
+DOC_NOTHING_RECORDED = problem_doc(
+    409,
+    "Conflict",
+    "Experiment 0193... is queued and has recorded nothing yet; try again in a few seconds.",
+)
 DOC_503 = problem_doc(
     503, "Store unavailable", "The store cannot be reached (the connection is down); retry shortly."
 )

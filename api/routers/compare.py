@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import SettingsDep, StoreDep, TenantDep
-from api.openapi import DOC_422, DOC_503, image_responses, problem_doc
+from api.openapi import DOC_422, DOC_503, DOC_NOTHING_RECORDED, image_responses, problem_doc
 from api.services import figures
 from core.views import COMPARE_PLOT_NAMES
 
@@ -46,15 +46,7 @@ def parse_ids(ids: str) -> list[str]:
             404,
             problem_doc(404, "Not found", "No experiment '0193a1f2c3d4a1b2c3d4e5f6' (in ids)."),
         ),
-        (
-            409,
-            problem_doc(
-                409,
-                "Conflict",
-                "Experiment 0193... is queued and has recorded nothing yet; try again in a few "
-                "seconds.",
-            ),
-        ),
+        (409, DOC_NOTHING_RECORDED),
         (422, DOC_422),
         (503, DOC_503),
     ),

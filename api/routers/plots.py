@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import OwnedExperimentDep, SettingsDep, StoreDep, TenantDep
 from api.http import json_response
-from api.openapi import DOC_503, image_responses, problem_doc
+from api.openapi import DOC_503, DOC_NOTHING_RECORDED, image_responses, problem_doc
 from api.services import figures
 from core.views import PLOT_FORMATS, PLOT_NAMES, PlotList, PlotScale
 
@@ -67,15 +67,7 @@ def list_plots(record: OwnedExperimentDep) -> Response:
                 formats=list(PLOT_FORMATS),
             ),
         ),
-        (
-            409,
-            problem_doc(
-                409,
-                "Conflict",
-                "Experiment 0193... is queued and has recorded nothing yet; try again in a few "
-                "seconds.",
-            ),
-        ),
+        (409, DOC_NOTHING_RECORDED),
         (503, DOC_503),
     ),
 )

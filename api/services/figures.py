@@ -17,9 +17,9 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import cast
+from typing import Any, TypeVar, cast
 
 from fastapi import Request, Response
 
@@ -27,10 +27,19 @@ from api.http import if_none_match
 from core import plots, theory
 from core.errors import Conflict, NotFound, StoreUnavailable
 from core.plots import FORMATS, MEDIA_TYPES, SCALES, Format, Scale, captions
+from core.plots.captions import Caption
 from core.result import ResultDict
 from core.settings import Settings
 from core.store import ExperimentRecord, Store, SweepRecord, is_id, owns
-from core.views import PLOT_FORMATS, PLOT_NAMES, SWEEP_PLOT_NAMES, PlotList, SweepPlotList
+from core.views import (
+    PLOT_FORMATS,
+    PLOT_NAMES,
+    SWEEP_PLOT_NAMES,
+    PlotInfo,
+    PlotList,
+    SweepPlotInfo,
+    SweepPlotList,
+)
 
 try:
     #: Part of every cache key and ETag: a release that draws differently re-renders.
@@ -132,38 +141,37 @@ def forget_plots(store: Store, experiment_id: str) -> None:
                 store.delete_blob(NAMESPACE, key)
 
 
+_Name = TypeVar("_Name", bound=str)
+
+
+def _figures(
+    base: str, names: Sequence[_Name], table: Mapping[_Name, Caption]
+) -> list[dict[str, Any]]:
+    """Each figure under ``base`` with its title, caption and one URL per format: the
+    items of a ``PlotList`` or a ``SweepPlotList``."""
+    return [
+        {
+            "name": name,
+            "title": table[name].title,
+            "caption": table[name].caption,
+            "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
+        }
+        for name in names
+    ]
+
+
 def plot_list(record: ExperimentRecord) -> PlotList:
     """``GET /v1/experiments/{id}/plots``: every figure with its caption and URLs."""
     base = f"/v1/experiments/{record.id}/plots"
-    return {
-        "experiment_id": record.id,
-        "plots": [
-            {
-                "name": name,
-                "title": captions.EXPERIMENT[name].title,
-                "caption": captions.EXPERIMENT[name].caption,
-                "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
-            }
-            for name in PLOT_NAMES
-        ],
-    }
+    plots = cast(list[PlotInfo], _figures(base, PLOT_NAMES, captions.EXPERIMENT))
+    return {"experiment_id": record.id, "plots": plots}
 
 
 def sweep_plot_list(sweep: SweepRecord) -> SweepPlotList:
     """``GET /v1/sweeps/{id}/plots``: every figure of the sweep with its caption and URLs."""
     base = f"/v1/sweeps/{sweep.id}/plots"
-    return {
-        "sweep_id": sweep.id,
-        "plots": [
-            {
-                "name": name,
-                "title": captions.SWEEP[name].title,
-                "caption": captions.SWEEP[name].caption,
-                "urls": {fmt: f"{base}/{name}.{fmt}" for fmt in PLOT_FORMATS},
-            }
-            for name in SWEEP_PLOT_NAMES
-        ],
-    }
+    plots = cast(list[SweepPlotInfo], _figures(base, SWEEP_PLOT_NAMES, captions.SWEEP))
+    return {"sweep_id": sweep.id, "plots": plots}
 
 
 def load_result(store: Store, record: ExperimentRecord, retry_after_s: int) -> ResultDict:
