@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 import httpx
 import pytest
 import redis
+from api_support import app_settings
 from service_procs import (
     Proc,
     RedisServer,
@@ -56,9 +57,7 @@ def store(redis_client: redis.Redis) -> Store:
 @pytest.fixture
 def settings(store: Store, redis_server: RedisServer) -> Settings:
     """Settings for an app over ``store``, with a queue of its own."""
-    return Settings(
-        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
-    )
+    return app_settings(store, redis_server.url)
 
 
 @pytest.fixture(scope="module")

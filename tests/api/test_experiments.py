@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import app_settings
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.settings import Settings
 from core.spec import ExperimentSpec
 from core.store import Store
@@ -27,19 +25,7 @@ TINY: dict[str, Any] = {
 
 @pytest.fixture
 def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url,
-        key_prefix=store.prefix,
-        queue=f"q-{uuid.uuid4().hex[:8]}",
-        max_depth=50,
-        progress_every_s=0.05,
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
+    return app_settings(store, redis_server.url, max_depth=50, progress_every_s=0.05)
 
 
 def submit(client: TestClient, spec: dict[str, Any] = TINY, **headers: str) -> dict[str, Any]:

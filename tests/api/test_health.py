@@ -15,12 +15,6 @@ from core.store import Store, connect
 SPEC = {"model": {"depth": 2, "width": 4, "activation": "relu"}, "training": {"epochs": 1}}
 
 
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
-
-
 def test_healthz(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200

@@ -4,14 +4,11 @@ status in OpenAPI, and Idempotency-Key."""
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
+from api_support import api_client
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.settings import Settings
 from core.store import Store
 
@@ -20,19 +17,6 @@ TINY: dict[str, Any] = {
     "data": {"dataset": "xor", "n_samples": 120},
     "training": {"epochs": 1},
 }
-
-
-@pytest.fixture
-def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}"
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
 
 
 def test_head_answers_every_get_route_without_a_body(client: TestClient) -> None:
@@ -154,7 +138,7 @@ def test_idempotency_keys_are_per_tenant_and_expire(settings: Settings, store: S
         **{**settings.model_dump(exclude={"api_keys"}), "idempotency_ttl_s": 1},
         api_keys="alice=alice-key-1,bob=bob-key-2",
     )
-    with TestClient(create_app(keyed, store=store), base_url="http://localhost") as c:
+    with api_client(keyed, store) as c:
         key = {"Idempotency-Key": "shared"}
         a = c.post(
             "/v1/experiments", json=TINY, headers={**key, "Authorization": "Bearer alice-key-1"}

@@ -4,15 +4,13 @@ strict JSON, ids, and the size of what a 422 echoes back."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import api_client, app_settings, problem
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from core.settings import Settings
 from core.spec import ExperimentSpec
 from core.store import Store
 
@@ -23,25 +21,11 @@ TINY: dict[str, Any] = {
 }
 
 
-def make_settings(store: Store, url: str, **overrides: Any) -> Settings:
-    return Settings(
-        redis_url=url, key_prefix=store.prefix, queue=f"q-{uuid.uuid4().hex[:8]}", **overrides
-    )
-
-
 @pytest.fixture
 def client(store: Store, redis_server: Any) -> Iterator[TestClient]:
-    settings = make_settings(store, redis_server.url, max_body_bytes=8192)
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+    settings = app_settings(store, redis_server.url, max_body_bytes=8192)
+    with api_client(settings, store) as c:
         yield c
-
-
-def problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    return body
 
 
 def fields(r: Any) -> list[str]:
@@ -106,8 +90,8 @@ def test_the_memory_estimate_grows_with_what_a_run_holds() -> None:
 
 
 def test_active_experiments_per_tenant_are_capped(store: Store, redis_server: Any) -> None:
-    settings = make_settings(store, redis_server.url, max_active_per_tenant=3)
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+    settings = app_settings(store, redis_server.url, max_active_per_tenant=3)
+    with api_client(settings, store) as c:
         made = [c.post("/v1/experiments", json=TINY) for _ in range(3)]
         assert [r.status_code for r in made] == [202, 202, 202]
         full = c.post("/v1/experiments", json=TINY)
@@ -124,8 +108,8 @@ def test_active_experiments_per_tenant_are_capped(store: Store, redis_server: An
 def test_requests_past_the_rate_limit_get_429_with_retry_after(
     store: Store, redis_server: Any
 ) -> None:
-    settings = make_settings(store, redis_server.url, rate_limit_per_min=5)
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+    settings = app_settings(store, redis_server.url, rate_limit_per_min=5)
+    with api_client(settings, store) as c:
         codes = [c.get("/v1/experiments").status_code for _ in range(5)]
         assert codes == [200] * 5
         r = c.get("/v1/experiments")
@@ -133,7 +117,7 @@ def test_requests_past_the_rate_limit_get_429_with_retry_after(
         assert 1 <= int(r.headers["retry-after"]) <= 60
         assert c.get("/healthz").status_code == 200  # probes are never limited
         # The count lives in Redis: a second API process shares it.
-        with TestClient(create_app(settings, store=store), base_url="http://localhost") as c2:
+        with api_client(settings, store) as c2:
             problem(c2.get("/v1/experiments"), 429)
 
 

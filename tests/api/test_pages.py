@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from core.settings import Settings
-from core.store import Store
-
 #: Anything fetched from elsewhere: a script, a style sheet or a font of a CDN.
 REMOTE = re.compile(r"""(src|href)=["']?(https?:)?//""")
-
-
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc", "/"])

@@ -6,16 +6,14 @@ TestClient over a real Redis and a real Celery producer; experiments are run in-
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import api_client, app_settings, problem
 from fastapi.testclient import TestClient
 
 from api.__main__ import exposure_error
-from api.app import create_app
 from core.settings import Settings
 from core.store import Store
 from worker.runner import ExperimentRunner
@@ -33,26 +31,7 @@ GRID = {"base": TINY, "grid": {"model.depth": [2, 3]}}
 
 @pytest.fixture
 def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url,
-        key_prefix=store.prefix,
-        queue=f"q-{uuid.uuid4().hex[:8]}",
-        api_keys="alice=alice-key-0123,bob=bob-key-4567",
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
-
-
-def problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    return body
+    return app_settings(store, redis_server.url, api_keys="alice=alice-key-0123,bob=bob-key-4567")
 
 
 def test_every_v1_route_needs_a_key(client: TestClient) -> None:
@@ -204,7 +183,7 @@ def test_cors_is_off_unless_configured(
     r = client.options("/v1/experiments", headers=preflight)
     assert "access-control-allow-origin" not in r.headers
     allowed = settings.model_copy(update={"cors_origins": ("http://lab.example",)})
-    with TestClient(create_app(allowed, store=store), base_url="http://localhost") as c:
+    with api_client(allowed, store) as c:
         r = c.options("/v1/experiments", headers=preflight)
         assert r.headers["access-control-allow-origin"] == "http://lab.example"
         ok = c.post("/v1/experiments", json=TINY, headers={**ALICE, "Origin": preflight["Origin"]})

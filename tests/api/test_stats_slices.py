@@ -4,14 +4,13 @@ against the whole result served by the same route."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import app_settings
+from api_support import problem as api_problem
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from core.settings import Settings
 from core.spec import LAYER_STATS
 from core.store import Store, encode_result
@@ -28,18 +27,7 @@ SPEC: dict[str, Any] = {
 
 @pytest.fixture
 def settings(store: Store, redis_server: Any) -> Settings:
-    return Settings(
-        redis_url=redis_server.url,
-        key_prefix=store.prefix,
-        queue=f"q-{uuid.uuid4().hex[:8]}",
-        progress_every_s=0.05,
-    )
-
-
-@pytest.fixture
-def client(settings: Settings, store: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
-        yield c
+    return app_settings(store, redis_server.url, progress_every_s=0.05)
 
 
 @pytest.fixture
@@ -136,10 +124,7 @@ def test_a_running_experiments_partial_result_slices_too(client: TestClient, sto
 
 
 def problem(r: Any) -> dict[str, Any]:
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    return body
+    return api_problem(r, 422)
 
 
 @pytest.mark.parametrize(

@@ -9,16 +9,14 @@ text that needs escaping; and its ``ETag`` against the record it was read from.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import api_client, app_settings
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.views import experiment_json, experiment_view
-from core.settings import Settings
 from core.spec import ExperimentSpec
 from core.store import ExperimentRecord, Store, StoredRecord
 
@@ -99,13 +97,9 @@ def test_the_spliced_body_keeps_the_stored_text_as_it_is(store: Store) -> None:
 
 @pytest.fixture
 def client(store: Store, redis_server: Any) -> Iterator[TestClient]:
-    settings = Settings(
-        redis_url=redis_server.url,
-        key_prefix=store.prefix,
-        queue=f"q-{uuid.uuid4().hex[:8]}",
-        status_cache_s=0,  # every request reads the record
-    )
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+    # Every request reads the record.
+    settings = app_settings(store, redis_server.url, status_cache_s=0)
+    with api_client(settings, store) as c:
         yield c
 
 

@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fastapi.testclient import TestClient
+from api_support import api_client
 from service_procs import RedisServer
 
-from api.app import create_app
 from core.settings import Settings
 from core.store import Store, connect
 
@@ -28,7 +27,7 @@ def test_a_full_redis_is_503_and_reads_still_work(
     prefix = f"t{uuid.uuid4().hex[:8]}"
     store = Store(client, prefix=prefix)
     settings = Settings(redis_url=server.url, key_prefix=prefix, queue=f"q-{prefix}")
-    with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+    with api_client(settings, store) as c:
         before = c.post("/v1/experiments", json=TINY)
         assert before.status_code == 202
         used = int(client.info("memory")["used_memory"])

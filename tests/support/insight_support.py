@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
+from api_support import api_client, app_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from service_procs import RedisServer
 
-from api.app import create_app
 from core.settings import Settings
 from core.store import Store, connect
 from worker.runner import ExperimentRunner
@@ -50,15 +50,11 @@ def service(redis_server: RedisServer, **overrides: Any) -> Iterator[tuple[TestC
     client = connect(redis_server.url)
     prefix = f"t{uuid.uuid4().hex[:10]}"
     store = Store(client, prefix=prefix, result_ttl_s=3600)
-    settings = Settings(
-        redis_url=redis_server.url,
-        key_prefix=prefix,
-        queue=f"q-{uuid.uuid4().hex[:8]}",
-        progress_every_s=0.05,
-        **{"max_depth": 50, **overrides},
+    settings = app_settings(
+        store, redis_server.url, progress_every_s=0.05, **{"max_depth": 50, **overrides}
     )
     try:
-        with TestClient(create_app(settings, store=store), base_url="http://localhost") as c:
+        with api_client(settings, store) as c:
             yield c, store
     finally:
         client.close()
