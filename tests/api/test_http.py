@@ -4,19 +4,12 @@ status in OpenAPI, and Idempotency-Key."""
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from api_support import api_client
+from api_support import TINY, api_client
 from fastapi.testclient import TestClient
 
 from core.settings import Settings
 from core.store import Store
-
-TINY: dict[str, Any] = {
-    "model": {"depth": 2, "width": 8, "activation": "relu"},
-    "data": {"dataset": "xor", "n_samples": 120},
-    "training": {"epochs": 1},
-}
 
 
 def test_head_answers_every_get_route_without_a_body(client: TestClient) -> None:

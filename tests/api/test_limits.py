@@ -8,17 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_support import api_client, app_settings, problem
+from api_support import TINY, api_client, app_settings, problem
 from fastapi.testclient import TestClient
 
 from core.spec import ExperimentSpec
 from core.store import Store
-
-TINY: dict[str, Any] = {
-    "model": {"depth": 2, "width": 8, "activation": "relu"},
-    "data": {"dataset": "xor", "n_samples": 120},
-    "training": {"epochs": 1},
-}
 
 
 @pytest.fixture

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
-from api_support import api_client
+from api_support import TINY, api_client
 from service_procs import RedisServer
 
 from core.settings import Settings
 from core.store import Store, connect
-
-TINY: dict[str, Any] = {
-    "model": {"depth": 2, "width": 8, "activation": "relu"},
-    "data": {"dataset": "xor", "n_samples": 120},
-    "training": {"epochs": 1},
-}
 
 
 def test_a_full_redis_is_503_and_reads_still_work(

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 
+#: The smallest spec worth sending: trains in a few milliseconds.
+TINY: dict[str, Any] = {
+    "model": {"depth": 2, "width": 8, "activation": "relu"},
+    "data": {"dataset": "xor", "n_samples": 120},
+    "training": {"epochs": 1},
+}
+
+
 def app_settings(store: Store, redis_url: str, **overrides: Any) -> Settings:
     """Settings for an app over ``store``, with a queue of its own, and ``overrides``."""
     return Settings(
